@@ -34,6 +34,7 @@ __all__ = [
     "config_from_dict",
     "config_to_dict",
     "load_config",
+    "packaged_config",
     "save_config",
 ]
 
@@ -247,13 +248,29 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return data
 
 
+def packaged_config(name: str) -> Path:
+    """Path of a config shipped with gaitforge, by file name with or without ``.yaml`` (``gaitbase_synth_cpu``)."""
+    root = Path(__file__).resolve().parent / "configs"
+    stem = name[:-5] if name.endswith(".yaml") else name
+    found = sorted(root.rglob(f"{Path(stem).name}.yaml"))
+    if not found:
+        names = sorted(p.stem for p in root.rglob("*.yaml"))
+        raise ConfigError(f"{name}: no such file, and no packaged config of that name; packaged: {', '.join(names)}")
+    return found[0]
+
+
 def load_config(path: str | os.PathLike[str] | None = None, overrides: list[str] | None = None) -> Config:
-    """Load a YAML config (defaults when ``path`` is None), apply ``--set`` overrides, validate."""
+    """Load a YAML config (defaults when ``path`` is None), apply ``--set`` overrides, validate.
+
+    ``path`` may also name a packaged config (``gaitbase_synth_cpu``) when no such file exists.
+    """
     data: dict[str, Any] = {}
     source = None
     if path is not None:
-        source = str(path)
         p = Path(path)
+        if not p.exists() and p.suffix in ("", ".yaml") and len(p.parts) == 1:
+            p = packaged_config(str(path))
+        source = str(p)
         if not p.is_file():
             raise ConfigError(f"{p}: config file not found")
         with p.open("r", encoding="utf-8") as fh:

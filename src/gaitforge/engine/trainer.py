@@ -58,7 +58,7 @@ def build_model_for(cfg: Config, num_classes: int) -> torch.nn.Module:
 
 
 def train(cfg: Config, run_dir: str | Path, resume: bool = False, progress: bool = True,
-          data: TrainData | None = None) -> TrainResult:
+          data: TrainData | None = None, stop_at: int | None = None) -> TrainResult:
     """Train ``cfg`` into ``run_dir`` (config, checkpoints, metrics, TensorBoard scalars).
 
     Args:
@@ -67,6 +67,7 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, progress: bool
         resume: Continue from the newest checkpoint in ``run_dir/checkpoints`` (error if there is none).
         progress: Show a progress bar.
         data: Pre-built training data (tests); built from ``cfg.data`` when None.
+        stop_at: Stop after this iteration with a checkpoint, as a time-limited job would; ``resume`` continues it.
     """
     started = time.perf_counter()
     run_dir = Path(run_dir)
@@ -78,7 +79,7 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, progress: bool
     device = resolve_device(cfg.train.device)
     seed_everything(cfg.train.seed)
 
-    data = data or build_train_data(cfg)
+    data = data or build_train_data(cfg, workdir=run_dir.parent, progress=progress)
     model = build_model_for(cfg, data.num_classes).to(device)
     losses = build_losses(cfg.losses)
     optimizer = build_optimizer(model, cfg.optimizer)
@@ -123,7 +124,8 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, progress: bool
     model.train()
     bar = tqdm(total=total, initial=start, desc="train", unit="it", disable=not progress, dynamic_ncols=True)
     try:
-        for iteration, batch in zip(range(start, total), data.batches(start)):
+        end = total if stop_at is None else min(total, stop_at)
+        for iteration, batch in zip(range(start, end), data.batches(start)):
             batch = batch.to(device, non_blocking=True)
             with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
                 output = model(batch)
@@ -132,22 +134,23 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, progress: bool
             scaler.scale(loss).backward()
             scaler.step(optimizer)
             scaler.update()
+            lr = optimizer.param_groups[0]["lr"]  # the rate this iteration used
             scheduler.step()
 
             done = iteration + 1
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"loss became {loss.item()} at iteration {done}; lower optimizer.lr?")
-            last_stats = {"loss": float(loss.detach()), "lr": optimizer.param_groups[0]["lr"], **stats}
+            last_stats = {"loss": float(loss.detach()), "lr": lr, **stats}
             bar.update(1)
             if done % cfg.train.log_every == 0 or done == total:
                 run_log.scalars(done, last_stats)
                 bar.set_postfix(loss=f"{last_stats['loss']:.3f}")
-            if done % cfg.train.save_every == 0 or done == total:
+            if done % cfg.train.save_every == 0 or done in (total, end):
                 checkpoint = save(done)
     finally:
         bar.close()
         run_log.close()
     if checkpoint is None:
         raise RuntimeError(f"training produced no checkpoint in {ckpt_dir} (iterations={total}, start={start})")
-    return TrainResult(run_dir=run_dir, checkpoint=checkpoint, iterations=total, last_stats=last_stats,
+    return TrainResult(run_dir=run_dir, checkpoint=checkpoint, iterations=end, last_stats=last_stats,
                        seconds=time.perf_counter() - started)

@@ -1,0 +1,167 @@
+"""Batch samplers: P×K triplet batches for training and ordered batches for inference.
+
+The P×K scheme (P identities, K sequences each) is the batch-hard triplet setting of Hermans et al., "In Defense of
+the Triplet Loss for Person Re-Identification" (2017), used for gait since GaitSet (Chao et al., AAAI 2019).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterator
+from collections.abc import Sequence as SequenceABC
+from typing import Any, NamedTuple
+
+import numpy as np
+
+__all__ = ["InferenceSampler", "SampleKey", "TripletSampler"]
+
+
+class SampleKey(NamedTuple):
+    """What a batch sampler hands the dataset for one sample.
+
+    Attributes:
+        index: Position in the dataset.
+        seed: The batch's seed (frame sampling and random transforms derive from it).
+        slot: Position of the sample within its (global) batch.
+    """
+
+    index: int
+    seed: int
+    slot: int
+
+
+class TripletSampler:
+    """P×K batches: ``p`` distinct subjects, ``k`` sequences each (with replacement when a subject has fewer).
+
+    Batch ``n`` depends only on ``(seed, n)``, so resuming at iteration ``n`` reproduces the following batches
+    exactly, for any number of DataLoader workers (the frame choices derive from the keys' seeds too).
+
+    Batches are grouped by subject: ``[s1]*k + [s2]*k + ...``. Under DDP every rank draws the same global batch and
+    keeps its contiguous share (``p*k / world_size`` samples; ``p`` must be divisible by ``world_size``).
+
+    Args:
+        labels: Subject (or label) of each dataset position.
+        p: Subjects per batch.
+        k: Sequences per subject.
+        seed: Base seed.
+        num_batches: Batches per epoch; ``None`` for an infinite sampler.
+        start_iteration: First global iteration to produce (resume). With ``num_batches``, epoch ``e`` covers
+            iterations ``[e*num_batches, (e+1)*num_batches)`` and iterations before ``start_iteration`` are skipped.
+        rank, world_size: DDP rank and world size.
+
+    Note:
+        A DataLoader draws batches ahead of training (prefetch), so checkpoint the trainer's own count of consumed
+        iterations and pass it back as ``start_iteration``; :meth:`state_dict` records exactly that.
+    """
+
+    def __init__(
+        self,
+        labels: SequenceABC[Hashable],
+        p: int,
+        k: int,
+        seed: int = 0,
+        num_batches: int | None = None,
+        start_iteration: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> None:
+        if p < 1 or k < 1:
+            raise ValueError(f"TripletSampler: p={p}, k={k}; expected both >= 1")
+        if world_size < 1 or not 0 <= rank < world_size or p % world_size:
+            raise ValueError(
+                f"TripletSampler: rank={rank}, world_size={world_size}, p={p}; "
+                "expected 0 <= rank < world_size and p divisible by world_size"
+            )
+        groups: dict[Hashable, list[int]] = {}
+        for pos, lab in enumerate(labels):
+            groups.setdefault(lab, []).append(pos)
+        if len(groups) < p:
+            raise ValueError(f"TripletSampler: the data has {len(groups)} subjects; expected at least p={p}")
+        self._groups = [np.asarray(groups[g], dtype=np.int64) for g in sorted(groups, key=str)]
+        self.p, self.k, self.seed = int(p), int(k), int(seed)
+        self.num_batches = num_batches
+        self.start_iteration = int(start_iteration)
+        self.rank, self.world_size = rank, world_size
+        self.epoch = 0
+
+    def batch(self, iteration: int) -> list[SampleKey]:
+        """This rank's share of global batch ``iteration``."""
+        rng = np.random.default_rng([self.seed, iteration])
+        batch_seed = int(rng.integers(0, 2**63 - 1))
+        keys: list[SampleKey] = []
+        for g in rng.choice(len(self._groups), size=self.p, replace=False):
+            members = self._groups[g]
+            picks = rng.choice(members.size, size=self.k, replace=members.size < self.k)
+            base = len(keys)
+            keys.extend(SampleKey(int(members[j]), batch_seed, base + n) for n, j in enumerate(picks))
+        share = len(keys) // self.world_size
+        return keys[self.rank * share : (self.rank + 1) * share]
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch (epoch-sized samplers)."""
+        self.epoch = int(epoch)
+
+    def _range(self) -> range:
+        if self.num_batches is None:
+            return range(self.start_iteration, 2**62)
+        first = self.epoch * self.num_batches
+        return range(max(first, self.start_iteration), first + self.num_batches)
+
+    def __iter__(self) -> Iterator[list[SampleKey]]:
+        for it in self._range():
+            yield self.batch(it)
+
+    def __len__(self) -> int:
+        if self.num_batches is None:
+            raise TypeError("TripletSampler is infinite (num_batches=None) and has no length")
+        return len(self._range())
+
+    def state_dict(self, iteration: int | None = None) -> dict[str, Any]:
+        """What a checkpoint needs to resume: the settings and the next iteration (``iteration`` consumed batches)."""
+        return {
+            "seed": self.seed,
+            "p": self.p,
+            "k": self.k,
+            "epoch": self.epoch,
+            "start_iteration": self.start_iteration if iteration is None else int(iteration),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Resume from :meth:`state_dict`; refuses a state written with different ``seed``, ``p`` or ``k``."""
+        for name in ("seed", "p", "k"):
+            if state.get(name) != getattr(self, name):
+                raise ValueError(
+                    f"TripletSampler state: field {name!r} is {state.get(name)!r}; expected {getattr(self, name)!r}"
+                )
+        self.epoch = int(state.get("epoch", 0))
+        self.start_iteration = int(state["start_iteration"])
+
+
+class InferenceSampler:
+    """Ordered batches of a fixed size; the last batch may be smaller (nothing dropped, nothing repeated).
+
+    Under DDP each rank takes a contiguous, near-equal share of the positions (no padding).
+
+    Args:
+        num_items: Dataset length.
+        batch_size: Samples per batch.
+        rank, world_size: DDP rank and world size.
+    """
+
+    def __init__(self, num_items: int, batch_size: int, rank: int = 0, world_size: int = 1) -> None:
+        if batch_size < 1:
+            raise ValueError(f"InferenceSampler: batch_size is {batch_size}; expected >= 1")
+        if world_size < 1 or not 0 <= rank < world_size:
+            raise ValueError(
+                f"InferenceSampler: rank={rank}, world_size={world_size}; expected 0 <= rank < world_size"
+            )
+        per = math.ceil(num_items / world_size) if num_items else 0
+        self.positions = list(range(min(rank * per, num_items), min((rank + 1) * per, num_items)))
+        self.batch_size = batch_size
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for s in range(0, len(self.positions), self.batch_size):
+            yield self.positions[s : s + self.batch_size]
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.positions) / self.batch_size)

@@ -1,0 +1,108 @@
+"""Checks that a :class:`~gaitforge.data.sequence.Sequence` fits the store contract before it is written."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+
+from gaitforge.data.sequence import MODALITY_DTYPES, Sequence
+
+__all__ = ["MODALITY_NAME_RE", "MODALITY_SHAPES", "validate_sequence"]
+
+#: Expected shape per known modality, ``None`` = any size on that axis (axis 0 is always ``T``).
+MODALITY_SHAPES: dict[str, tuple[int | None, ...]] = {
+    "sil": (None, None, None),  # [T, H, W]
+    "pose": (None, 17, 3),  # [T, 17, 3] (x, y, confidence), COCO-17
+    "heatmap": (None, None, None, None),  # [T, K, h, w]
+    "skeleton_map": (None, 2, None, None),  # [T, 2, H, W] (limb, joint)
+    "rgb": (None, None, None, 3),  # [T, H, W, 3]
+    "depth": (None, None, None),  # [T, H, W]
+    "joints3d": (None, None, 3),  # [T, J, 3]
+}
+
+_SHAPE_TEXT = {
+    "sil": "[T, H, W]",
+    "pose": "[T, 17, 3]",
+    "heatmap": "[T, K, h, w]",
+    "skeleton_map": "[T, 2, H, W]",
+    "rgb": "[T, H, W, 3]",
+    "depth": "[T, H, W]",
+    "joints3d": "[T, J, 3]",
+}
+
+#: Modality names become file names, so they are restricted.
+MODALITY_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def _check_label(seq_key: str, name: str, value: object) -> None:
+    if not isinstance(value, str) or not value or "/" in value or value in (".", ".."):
+        raise ValueError(
+            f"sequence {seq_key!r}: field {name!r} is {value!r}; expected a non-empty string without '/'"
+        )
+
+
+def validate_sequence(seq: Sequence, min_length: int = 1) -> None:
+    """Raise ``ValueError`` naming the sequence key, the modality and what was expected, if ``seq`` is invalid.
+
+    Rules: at least one modality; every modality a numeric ``np.ndarray`` with the same frame count ``T >= min_length``
+    on axis 0 and no empty axis; known modalities (see ``MODALITY_DTYPES``) have one of the listed dtypes and the
+    shape in :data:`MODALITY_SHAPES`; ``meta`` is JSON-serialisable.
+    """
+    key = f"{seq.subject}/{seq.condition}/{seq.view}"
+    for name in ("subject", "condition", "view"):
+        _check_label(key, name, getattr(seq, name))
+    if not isinstance(seq.modalities, dict) or not seq.modalities:
+        raise ValueError(
+            f"sequence {key!r}: no modalities; expected at least one array such as 'sil' [T, H, W]"
+        )
+    length: int | None = None
+    first = ""
+    for name, arr in seq.modalities.items():
+        if not isinstance(name, str) or not MODALITY_NAME_RE.match(name):
+            raise ValueError(
+                f"sequence {key!r}: modality name {name!r} is invalid; expected lowercase letters, digits, '_'"
+            )
+        if not isinstance(arr, np.ndarray):
+            raise ValueError(  # noqa: TRY004 - one exception type for every invalid sequence
+                f"sequence {key!r}: modality {name!r} is a {type(arr).__name__}; expected a numpy array"
+            )
+        if arr.dtype.hasobject or arr.dtype.fields is not None or arr.dtype.kind not in "biuf":
+            raise ValueError(
+                f"sequence {key!r}: modality {name!r} has dtype {arr.dtype}; expected a plain numeric dtype"
+            )
+        if arr.ndim < 1 or arr.shape[0] < min_length:
+            raise ValueError(
+                f"sequence {key!r}: modality {name!r} has shape {tuple(arr.shape)}; "
+                f"expected at least {min_length} frame(s) on axis 0"
+            )
+        if 0 in arr.shape:
+            raise ValueError(
+                f"sequence {key!r}: modality {name!r} has an empty axis: shape {tuple(arr.shape)}"
+            )
+        if name in MODALITY_DTYPES:
+            allowed = MODALITY_DTYPES[name]
+            if arr.dtype not in allowed:
+                raise ValueError(
+                    f"sequence {key!r}: modality {name!r} has dtype {arr.dtype}; "
+                    f"expected {' or '.join(str(d) for d in allowed)}"
+                )
+        if name in MODALITY_SHAPES:
+            spec = MODALITY_SHAPES[name]
+            ok = arr.ndim == len(spec) and all(s is None or s == d for s, d in zip(spec, arr.shape))
+            if not ok:
+                raise ValueError(
+                    f"sequence {key!r}: modality {name!r} has shape {tuple(arr.shape)}; expected {_SHAPE_TEXT[name]}"
+                )
+        if length is None:
+            length, first = int(arr.shape[0]), name
+        elif arr.shape[0] != length:
+            raise ValueError(
+                f"sequence {key!r}: modality {name!r} has {arr.shape[0]} frames but {first!r} has {length}; "
+                "expected the same frame count in every modality"
+            )
+    try:
+        json.dumps(seq.meta, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"sequence {key!r}: field 'meta' is not JSON-serialisable: {exc}") from exc

@@ -1,0 +1,122 @@
+"""From ``cfg.data`` to a store, a partition and loaders: the one place the engine turns data config into objects."""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from gaitforge.config import Config, FrameConfig
+from gaitforge.data.batch import Batch
+from gaitforge.data.frame_sampling import FrameSampler
+from gaitforge.data.loaders import make_eval_loader, make_train_loader
+from gaitforge.data.store import SequenceStore
+
+__all__ = ["Partition", "TrainData", "build_train_data", "frame_sampler", "load_partition", "open_store", "resolve_store"]
+
+logger = logging.getLogger(__name__)
+PARTITION_NAME = "partition.json"
+
+
+@dataclass(frozen=True)
+class Partition:
+    """Subject split in the field's format (``TRAIN_SET`` / ``TEST_SET``; Gait3D also ``PROBE_SET``)."""
+
+    train: tuple[str, ...]
+    test: tuple[str, ...]
+    probe: tuple[str, ...] = ()
+    source: str = ""
+
+
+def load_partition(path: str | Path) -> Partition:
+    """Read a partition JSON; errors name the file and the missing or malformed field."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: partition file not found")
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{p}: not valid JSON ({exc})") from exc
+    for key in ("TRAIN_SET", "TEST_SET"):
+        if not isinstance(data.get(key), list):
+            raise ValueError(f"{p}: field {key!r} must be a list of subject ids")
+    return Partition(
+        train=tuple(str(s) for s in data["TRAIN_SET"]),
+        test=tuple(str(s) for s in data["TEST_SET"]),
+        probe=tuple(str(s) for s in data.get("PROBE_SET", [])),
+        source=str(p),
+    )
+
+
+def resolve_store(cfg: Config, workdir: Path | None = None, progress: bool = True) -> Path:
+    """The store folder of ``cfg.data``; an empty ``data.store`` means the synthetic world, generated once and reused."""
+    if cfg.data.store:
+        return Path(cfg.data.store)
+    from gaitforge.synth import get_preset, make_world
+
+    s = cfg.data.synth
+    world = get_preset(s.preset, seed=s.seed)
+    root = (workdir or Path("runs")) / f"synth-seed{s.seed}"
+    if (root / world.name / "index.json").is_file():
+        logger.info("reusing synthetic world %s", root / world.name)
+        return root / world.name
+    return Path(make_world(world, root, workers=s.workers, progress=progress))
+
+
+def open_store(cfg: Config, workdir: Path | None = None, progress: bool = True) -> tuple[SequenceStore, Partition]:
+    """Open the configured store and its partition (``data.partition`` or the store's own ``partition.json``)."""
+    root = resolve_store(cfg, workdir, progress)
+    store = SequenceStore(root)
+    part_path = Path(cfg.data.partition) if cfg.data.partition else root / PARTITION_NAME
+    return store, load_partition(part_path)
+
+
+def frame_sampler(fc: FrameConfig) -> FrameSampler:
+    """``FrameConfig`` → :class:`FrameSampler`."""
+    return FrameSampler(fc.mode, num=fc.num, min=fc.min, max=fc.max, skip=fc.skip, max_all=fc.max_all)
+
+
+@dataclass
+class TrainData:
+    """Training sequences of one run: label space and a batch stream that is a pure function of the iteration."""
+
+    store: SequenceStore
+    indices: list[int]
+    label_names: list[str]
+    cfg: Config
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.label_names)
+
+    def batches(self, start_iteration: int = 0) -> Iterator[Batch]:
+        """Batches ``start_iteration, start_iteration + 1, …`` (the same batches whatever the start)."""
+        d = self.cfg.data
+        loader = make_train_loader(
+            self.store, p=d.p, k=d.k, frame_sampler=frame_sampler(d.train_frames), transform=d.transforms,
+            modalities=d.modalities, indices=self.indices,
+            label_map={name: i for i, name in enumerate(self.label_names)},
+            seed=self.cfg.train.seed, start_iteration=start_iteration, num_batches=None,
+            num_workers=d.num_workers, pin_memory=False,
+        )
+        yield from loader
+
+
+def build_train_data(cfg: Config, workdir: Path | None = None, progress: bool = True) -> TrainData:
+    """Open the store, select the partition's training subjects and check there is enough to form P×K batches."""
+    store, part = open_store(cfg, workdir, progress)
+    train_subjects = set(part.train)
+    indices = store.select(subjects=train_subjects)
+    if not indices:
+        raise ValueError(f"{part.source}: TRAIN_SET has no sequence in the store {store.root}")
+    label_names = sorted({store.record(i).subject for i in indices})
+    if len(label_names) < cfg.data.p:
+        raise ValueError(
+            f"data.p: {cfg.data.p} subjects per batch, but the training set has only {len(label_names)} subjects"
+        )
+    missing = sorted(train_subjects - set(label_names))
+    if missing:
+        logger.warning("%d TRAIN_SET subjects have no sequence in the store (e.g. %s)", len(missing), missing[:3])
+    logger.info("training on %d sequences of %d subjects", len(indices), len(label_names))
+    return TrainData(store=store, indices=indices, label_names=label_names, cfg=cfg)

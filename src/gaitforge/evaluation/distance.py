@@ -1,0 +1,281 @@
+"""Part-wise distances between embedding sets, computed in bounded memory.
+
+The field's distance (OpenGait's ``cuda_dist``) treats an embedding ``[C, P]`` as P part vectors and averages
+a per-part distance over the parts:
+
+* ``euc``: ``d_k(x, y) = sqrt(relu(|x_k|^2 + |y_k|^2 - 2 x_k.y_k))`` in float32, then ``sum_k d_k / P``;
+* ``cos``: part vectors L2-normalised over channels (eps 1e-12), then ``1 - sum_k x_k.y_k / P``.
+
+Smaller is more similar for both. The float32 operation order is the peer's, so two identical embeddings get
+the same small positive ``euc`` distance the peer reports (float32 cancellation), not 0.
+
+The full ``[n, m]`` matrix is never needed: :func:`iter_distance_chunks` yields row blocks whose size follows
+a memory cap. Rows are computed in fixed tiles of :data:`TILE_ROWS` probe rows (the last tile zero-padded)
+by a fixed number of gallery columns, so every distance is produced by the same matrix-multiply call shape
+whatever the chunk size: results are bit-identical for any chunking (BLAS kernels pick different code paths
+for different shapes, so without fixed tiles they would differ in the last bit).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "METRICS",
+    "TILE_ROWS",
+    "TILE_ELEMENTS",
+    "DEFAULT_MEMORY_LIMIT_MB",
+    "PreparedGallery",
+    "part_distance",
+    "distance_rows",
+    "chunk_rows_for",
+    "iter_distance_chunks",
+]
+
+logger = logging.getLogger(__name__)
+
+METRICS = ("euc", "cos")
+#: Probe rows per matrix-multiply tile (shrunk only when one tile would not fit the memory cap).
+TILE_ROWS = 128
+#: Elements of one ``[P, T, W]`` tile buffer (sets the gallery columns W per tile).
+TILE_ELEMENTS = 2**21
+#: Default working-memory cap of the chunked evaluation, in MiB.
+DEFAULT_MEMORY_LIMIT_MB = 256
+
+
+def _check_metric(metric: str) -> str:
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
+    return metric
+
+
+def _as_tensor(x: np.ndarray | torch.Tensor, name: str) -> torch.Tensor:
+    t = torch.as_tensor(x)
+    if t.ndim != 3:
+        raise ValueError(f"{name} must be [N, C, P], got shape {tuple(t.shape)}")
+    return t.to(torch.float32)
+
+
+def _gather(x: torch.Tensor, rows: np.ndarray | None, start: int, stop: int) -> torch.Tensor:
+    """Rows ``start:stop`` of ``x``, or of ``x[rows]`` when an index array is given (copies only those)."""
+    if rows is None:
+        return x[start:stop]
+    return x[torch.from_numpy(np.asarray(rows[start:stop], dtype=np.int64))]
+
+
+def _to_parts(x: torch.Tensor, metric: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``[n, C, P]`` → part-major ``[P, n, C]`` (normalised for cos) and squared norms ``[P, n]``."""
+    if metric == "cos":
+        x = F.normalize(x, p=2, dim=1)  # [n, C, P], per part over channels
+    parts = x.permute(2, 0, 1).contiguous()  # [P, n, C]
+    sq = None if metric == "cos" else (parts**2).sum(2)  # [P, n]
+    return parts, sq
+
+
+@dataclass
+class PreparedGallery:
+    """Gallery embeddings laid out for repeated row-block distance computations.
+
+    Attributes:
+        parts: ``[P, M, C]`` contiguous part vectors (L2-normalised for cos).
+        sq: ``[P, M]`` squared part norms (euc only).
+        metric: ``"euc"`` or ``"cos"``.
+    """
+
+    parts: torch.Tensor
+    sq: torch.Tensor | None
+    metric: str
+
+    @classmethod
+    def from_embeddings(
+        cls,
+        gallery: np.ndarray | torch.Tensor,
+        metric: str,
+        rows: np.ndarray | None = None,
+        block_rows: int = 4096,
+    ) -> PreparedGallery:
+        """Prepare ``gallery`` ``[M, C, P]`` (or its ``rows``) for ``metric``, block by block."""
+        x = _as_tensor(gallery, "gallery")
+        _check_metric(metric)
+        m = x.shape[0] if rows is None else len(rows)
+        num_channels, num_parts = x.shape[1], x.shape[2]
+        parts = torch.empty(num_parts, m, num_channels)
+        sq = None if metric == "cos" else torch.empty(num_parts, m)
+        for s in range(0, m, block_rows):
+            e = min(s + block_rows, m)
+            pb, sqb = _to_parts(_gather(x, rows, s, e), metric)
+            parts[:, s:e] = pb
+            if sq is not None:
+                sq[:, s:e] = sqb
+        return cls(parts, sq, metric)
+
+    @property
+    def num_rows(self) -> int:
+        return int(self.parts.shape[1])
+
+    @property
+    def num_parts(self) -> int:
+        return int(self.parts.shape[0])
+
+
+def _column_block(num_parts: int, tile_rows: int, num_gallery: int) -> int:
+    """Gallery columns per multiply tile: about :data:`TILE_ELEMENTS` per ``[P, T, W]`` buffer."""
+    return max(1, min(num_gallery, max(256, TILE_ELEMENTS // max(1, num_parts * tile_rows))))
+
+
+def _tile_distances(
+    xp: torch.Tensor, xsq: torch.Tensor | None, gallery: PreparedGallery, out: torch.Tensor, rows: int
+) -> None:
+    """Distances of one padded probe tile ``xp`` ``[P, T, C]`` into the first ``rows`` rows of ``out``.
+
+    All parts are handled by one batched multiply and one pass of each element-wise step over ``[P, T, W]``
+    (few large operations: fast on a busy machine too); the sum over parts runs over the outer dimension,
+    which accumulates part by part in order, exactly as the peer's loop does.
+    """
+    num_parts, tile, _ = xp.shape
+    m = gallery.num_rows
+    width = _column_block(num_parts, tile, m)
+    for c0 in range(0, m, width):
+        c1 = min(c0 + width, m)
+        o = out[:rows, c0:c1]
+        mm = torch.bmm(xp, gallery.parts[:, c0:c1].transpose(1, 2))  # [P, T, w]
+        if gallery.metric == "cos":
+            acc = mm.sum(0)
+            o.copy_(acc[:rows]).div_(num_parts).neg_().add_(1)  # 1 - sum/P
+        else:
+            buf = xsq[:, :, None] + gallery.sq[:, None, c0:c1]  # |x|^2 + |y|^2
+            buf.sub_(mm, alpha=2).clamp_(min=0).sqrt_()
+            o.copy_(buf.sum(0)[:rows]).div_(num_parts)
+
+
+def distance_rows(
+    probe: np.ndarray | torch.Tensor,
+    gallery: PreparedGallery,
+    out: torch.Tensor | None = None,
+    tile_rows: int = TILE_ROWS,
+) -> torch.Tensor:
+    """Distances of a block of probe rows to the whole prepared gallery.
+
+    Args:
+        probe: ``[B, C, P]`` probe embeddings.
+        gallery: Prepared gallery with ``M`` rows.
+        out: Optional float32 buffer with at least ``B`` rows and ``M`` columns.
+        tile_rows: Rows per multiply tile (keep the default for chunking-invariant results).
+
+    Returns:
+        float32 ``[B, M]``.
+    """
+    x = _as_tensor(probe, "probe")
+    b = x.shape[0]
+    if x.shape[1:] != (gallery.parts.shape[2], gallery.num_parts):
+        raise ValueError(
+            f"probe embeddings are [B, {x.shape[1]}, {x.shape[2]}] but the gallery is "
+            f"[M, {gallery.parts.shape[2]}, {gallery.num_parts}]"
+        )
+    if out is None:
+        out = torch.empty(b, gallery.num_rows)
+    out = out[:b, : gallery.num_rows]
+    if gallery.num_rows == 0:
+        return out
+    for r0 in range(0, b, tile_rows):
+        r1 = min(r0 + tile_rows, b)
+        tile = x[r0:r1]
+        if r1 - r0 < tile_rows:  # zero-pad: every tile has the same shape
+            tile = torch.cat([tile, tile.new_zeros((tile_rows - (r1 - r0), *tile.shape[1:]))])
+        xp, xsq = _to_parts(tile, gallery.metric)
+        _tile_distances(xp, xsq, gallery, out[r0:r1], r1 - r0)
+    return out
+
+
+def part_distance(
+    x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor, metric: str = "euc"
+) -> torch.Tensor:
+    """Full distance matrix, the peer's ``cuda_dist`` on CPU. Only for small inputs (tests, re-ranking).
+
+    Args:
+        x: ``[n, C, P]``.
+        y: ``[m, C, P]``.
+        metric: ``"euc"`` or ``"cos"``.
+
+    Returns:
+        float32 ``[n, m]``.
+    """
+    return distance_rows(x, PreparedGallery.from_embeddings(y, metric))
+
+
+def chunk_rows_for(num_gallery: int, memory_limit_mb: float, bytes_per_element: int = 32) -> tuple[int, int]:
+    """Rows per chunk and rows per tile for a gallery of ``num_gallery`` rows under a memory cap.
+
+    Args:
+        num_gallery: Gallery size M.
+        memory_limit_mb: Cap on the chunk working set (distance block plus the reducers' temporaries).
+        bytes_per_element: Working bytes per distance entry.
+
+    Returns:
+        ``(chunk_rows, tile_rows)``: chunk_rows is a multiple of tile_rows. tile_rows is :data:`TILE_ROWS`
+        unless one such tile of full gallery rows exceeds the cap, then the largest power of two that fits
+        (down to 1; a warning is logged if even one row exceeds the cap). The tile depends on the gallery size
+        and the cap only, so for a given cap the distances are bit-identical whatever the chunking; a cap too
+        small for a full tile changes the multiply shape and may move distances in the last bit.
+    """
+    if memory_limit_mb <= 0:
+        raise ValueError(f"memory_limit_mb must be positive, got {memory_limit_mb}")
+    budget = int(memory_limit_mb * 2**20)
+    per_row = max(1, num_gallery) * bytes_per_element
+    fit = max(0, budget - 3 * 4 * TILE_ELEMENTS) // per_row  # three [P, T, W] float32 tile buffers
+    tile = TILE_ROWS
+    while tile > 1 and tile > fit:
+        tile //= 2
+    if fit < 1:
+        logger.warning(
+            "memory cap %.0f MiB is below one probe row against %d gallery rows (%.1f MiB); using one row",
+            memory_limit_mb,
+            num_gallery,
+            per_row / 2**20,
+        )
+    rows = max(tile, (fit // tile) * tile)
+    return rows, tile
+
+
+def iter_distance_chunks(
+    probe: np.ndarray | torch.Tensor,
+    gallery: PreparedGallery,
+    memory_limit_mb: float = DEFAULT_MEMORY_LIMIT_MB,
+    bytes_per_element: int = 32,
+    chunk_rows: int | None = None,
+    probe_rows: np.ndarray | None = None,
+) -> Iterator[tuple[int, int, torch.Tensor]]:
+    """Yield ``(start, stop, dist)`` with ``dist`` float32 ``[stop - start, M]`` for consecutive probe rows.
+
+    The yielded tensor is a reused buffer: consume it before asking for the next chunk.
+
+    Args:
+        probe: ``[N, C, P]`` probe embeddings.
+        gallery: Prepared gallery (M rows).
+        memory_limit_mb: Working-memory cap for one chunk.
+        bytes_per_element: Working bytes per distance entry (see :func:`chunk_rows_for`).
+        chunk_rows: Force a chunk size (rounded up to a multiple of the tile); ``None``: from the cap.
+        probe_rows: Use only these rows of ``probe`` (in this order); ``start``/``stop`` index into them.
+    """
+    x = _as_tensor(probe, "probe")
+    n = x.shape[0] if probe_rows is None else len(probe_rows)
+    rows, tile = chunk_rows_for(gallery.num_rows, memory_limit_mb, bytes_per_element)
+    if chunk_rows is not None:
+        if chunk_rows < 1:
+            raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
+        rows = -(-chunk_rows // tile) * tile
+    rows = max(1, min(rows, -(-n // tile) * tile)) if n else rows
+    buf = torch.empty(min(rows, max(n, 1)), gallery.num_rows)
+    for start in range(0, n, rows):
+        stop = min(start + rows, n)
+        yield (
+            start,
+            stop,
+            distance_rows(_gather(x, probe_rows, start, stop), gallery, out=buf, tile_rows=tile),
+        )

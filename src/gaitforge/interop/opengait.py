@@ -1,0 +1,433 @@
+"""OpenGait interop: build models from the peer's ``model_cfg``, read its checkpoints safely, and call
+models the way its test loop does.
+
+Supported peer models live in one table (``_PEER_MODELS``): add a row (the peer's ``model`` name → a builder
+taking the ``model_cfg`` dict) to support another. Unknown config keys are errors, named by their path.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from gaitforge.data.batch import Batch
+from gaitforge.models.base import GaitModel
+
+__all__ = [
+    "build_model",
+    "supported_models",
+    "load_checkpoint",
+    "run_opengait_style",
+    "DEFAULT_OUTPUT_ROUTES",
+]
+
+logger = logging.getLogger(__name__)
+
+#: OpenGait output path → ``ModelOutput`` field. Models may override with an ``opengait_outputs`` attribute.
+DEFAULT_OUTPUT_ROUTES: dict[str, str] = {
+    "inference_feat/embeddings": "embeddings",
+    "training_feat/triplet/embeddings": "embeddings",
+    "training_feat/softmax/logits": "logits",
+}
+
+
+def _section(cfg: Mapping[str, Any], path: str, required: set[str], optional: set[str]) -> dict[str, Any]:
+    """Check one config mapping: required keys present, no unknown keys. Errors name the key's path."""
+    if not isinstance(cfg, Mapping):
+        raise TypeError(f"{path}: expected a mapping, got {type(cfg).__name__}")
+    missing = sorted(required - set(cfg))
+    if missing:
+        raise KeyError(f"{path}: missing key(s) {missing}")
+    unknown = sorted(set(cfg) - required - optional)
+    if unknown:
+        raise KeyError(f"{path}.{unknown[0]}: unknown key; expected one of {sorted(required | optional)}")
+    return dict(cfg)
+
+
+def _expect(path: str, value: Any, expected: Any) -> None:
+    if value != expected:
+        raise ValueError(f"{path}: expected {expected!r}, got {value!r}")
+
+
+def _build_baseline(model_cfg: Mapping[str, Any]) -> GaitModel:
+    """The peer's ``Baseline`` (GaitBase) → :class:`gaitforge.models.gaitbase.GaitBase`."""
+    from gaitforge.models.gaitbase import GaitBase
+
+    cfg = _section(
+        model_cfg, "model_cfg", {"model", "backbone_cfg", "SeparateFCs", "SeparateBNNecks", "bin_num"}, set()
+    )
+    bb = _section(
+        cfg["backbone_cfg"],
+        "model_cfg.backbone_cfg",
+        {"type", "channels"},
+        {"block", "layers", "strides", "maxpool", "in_channel"},
+    )
+    _expect("model_cfg.backbone_cfg.type", bb["type"], "ResNet9")
+    _expect("model_cfg.backbone_cfg.block", bb.get("block", "BasicBlock"), "BasicBlock")
+    fcs = _section(
+        cfg["SeparateFCs"], "model_cfg.SeparateFCs", {"in_channels", "out_channels", "parts_num"}, {"norm"}
+    )
+    necks = _section(
+        cfg["SeparateBNNecks"],
+        "model_cfg.SeparateBNNecks",
+        {"class_num", "in_channels", "parts_num"},
+        {"norm", "parallel_BN1d"},
+    )
+    _expect("model_cfg.SeparateFCs.norm", fcs.get("norm", False), False)
+    _expect("model_cfg.SeparateBNNecks.parallel_BN1d", necks.get("parallel_BN1d", True), True)
+    bins = [int(b) for b in cfg["bin_num"]]
+    channels = [int(c) for c in bb["channels"]]
+    _expect("model_cfg.SeparateFCs.in_channels", fcs["in_channels"], channels[-1])
+    _expect("model_cfg.SeparateFCs.parts_num", fcs["parts_num"], sum(bins))
+    _expect("model_cfg.SeparateBNNecks.in_channels", necks["in_channels"], fcs["out_channels"])
+    _expect("model_cfg.SeparateBNNecks.parts_num", necks["parts_num"], sum(bins))
+    return GaitBase(
+        num_classes=int(necks["class_num"]),
+        in_channels=int(bb.get("in_channel", 1)),
+        channels=channels,
+        layers=[int(v) for v in bb.get("layers", [1, 2, 2, 1])],
+        strides=[int(v) for v in bb.get("strides", [1, 2, 2, 1])],
+        maxpool=bool(bb.get("maxpool", True)),
+        embed_dim=int(fcs["out_channels"]),
+        bins=bins,
+        bnneck_norm=bool(necks.get("norm", True)),
+    )
+
+
+def _ints(path: str, value: Any) -> list[int]:
+    if not isinstance(value, (list, tuple)) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    ):
+        raise ValueError(f"{path}: expected a list of integers, got {value!r}")
+    return [int(v) for v in value]
+
+
+def _separate_fcs(cfg: Any, path: str, in_channels: int, parts: int) -> int:
+    """Check a ``SeparateFCs`` section against the network; return its ``out_channels``."""
+    fcs = _section(cfg, path, {"in_channels", "out_channels", "parts_num"}, {"norm"})
+    _expect(f"{path}.norm", fcs.get("norm", False), False)
+    _expect(f"{path}.in_channels", fcs["in_channels"], in_channels)
+    _expect(f"{path}.parts_num", fcs["parts_num"], parts)
+    return int(fcs["out_channels"])
+
+
+def _bnnecks(cfg: Any, path: str, in_channels: int | None, parts: int | None) -> int:
+    """Check a ``SeparateBNNecks`` section (cosine logits, one BatchNorm1d); return ``class_num``."""
+    optional = {"norm", "parallel_BN1d"} | ({"in_channels"} if in_channels is None else set())
+    optional |= {"parts_num"} if parts is None else set()
+    required = {"class_num"} | ({"in_channels"} if in_channels is not None else set())
+    required |= {"parts_num"} if parts is not None else set()
+    necks = _section(cfg, path, required, optional)
+    _expect(f"{path}.norm", necks.get("norm", True), True)
+    _expect(f"{path}.parallel_BN1d", necks.get("parallel_BN1d", True), True)
+    if in_channels is not None:
+        _expect(f"{path}.in_channels", necks["in_channels"], in_channels)
+    if parts is not None:
+        _expect(f"{path}.parts_num", necks["parts_num"], parts)
+    return int(necks["class_num"])
+
+
+def _plain_backbone(cfg: Any, path: str) -> tuple[int, list[str], int]:
+    """A ``type: Plain`` backbone section → (in_channels, layers_cfg, output channels)."""
+    from gaitforge.models.plain import PlainBackbone
+
+    bb = _section(cfg, path, {"type", "layers_cfg"}, {"in_channels"})
+    _expect(f"{path}.type", bb["type"], "Plain")
+    layers = bb["layers_cfg"]
+    if not isinstance(layers, (list, tuple)) or not all(isinstance(v, str) for v in layers):
+        raise ValueError(f"{path}.layers_cfg: expected a list of strings, got {layers!r}")
+    in_channels = int(bb.get("in_channels", 1))
+    try:
+        out = PlainBackbone(layers, in_channels).out_channels
+    except ValueError as exc:
+        raise ValueError(f"{path}.{exc}") from None
+    return in_channels, list(layers), out
+
+
+def _build_plain_baseline(model_cfg: Mapping[str, Any]) -> GaitModel:
+    """The peer's early ``Baseline`` with a ``Plain`` backbone → ``PlainBaseline``."""
+    from gaitforge.models.plain import PlainBaseline
+
+    cfg = _section(
+        model_cfg, "model_cfg", {"model", "backbone_cfg", "SeparateFCs", "SeparateBNNecks", "bin_num"}, set()
+    )
+    in_channels, layers, out = _plain_backbone(cfg["backbone_cfg"], "model_cfg.backbone_cfg")
+    bins = _ints("model_cfg.bin_num", cfg["bin_num"])
+    embed = _separate_fcs(cfg["SeparateFCs"], "model_cfg.SeparateFCs", out, sum(bins))
+    classes = _bnnecks(cfg["SeparateBNNecks"], "model_cfg.SeparateBNNecks", embed, sum(bins))
+    return PlainBaseline(classes, in_channels, layers, embed, bins)
+
+
+def _build_any_baseline(model_cfg: Mapping[str, Any]) -> GaitModel:
+    """``Baseline``: the Plain-backbone baseline when ``backbone_cfg.type`` is ``Plain``, else GaitBase."""
+    backbone = model_cfg.get("backbone_cfg") if isinstance(model_cfg, Mapping) else None
+    if isinstance(backbone, Mapping) and backbone.get("type") == "Plain":
+        return _build_plain_baseline(model_cfg)
+    return _build_baseline(model_cfg)
+
+
+def _build_gaitset(model_cfg: Mapping[str, Any]) -> GaitModel:
+    from gaitforge.models.gaitset import GaitSet
+
+    cfg = _section(model_cfg, "model_cfg", {"model", "in_channels", "SeparateFCs", "bin_num"}, set())
+    channels = _ints("model_cfg.in_channels", cfg["in_channels"])
+    if len(channels) != 4:
+        raise ValueError(f"model_cfg.in_channels: expected 4 entries (input + 3 blocks), got {channels}")
+    bins = _ints("model_cfg.bin_num", cfg["bin_num"])
+    embed = _separate_fcs(cfg["SeparateFCs"], "model_cfg.SeparateFCs", channels[-1], 2 * sum(bins))
+    return GaitSet(in_channels=channels[0], channels=channels[1:], embed_dim=embed, bins=bins)
+
+
+def _build_gaitpart(model_cfg: Mapping[str, Any]) -> GaitModel:
+    from gaitforge.models.gaitpart import GaitPart
+
+    cfg = _section(model_cfg, "model_cfg", {"model", "backbone_cfg", "SeparateFCs", "bin_num"}, set())
+    in_channels, layers, out = _plain_backbone(cfg["backbone_cfg"], "model_cfg.backbone_cfg")
+    bins = _ints("model_cfg.bin_num", cfg["bin_num"])
+    embed = _separate_fcs(cfg["SeparateFCs"], "model_cfg.SeparateFCs", out, sum(bins))
+    return GaitPart(in_channels=in_channels, layers_cfg=layers, embed_dim=embed, bins=bins)
+
+
+def _build_gaitgl(model_cfg: Mapping[str, Any]) -> GaitModel:
+    from gaitforge.models.gaitgl import GaitGL
+
+    cfg = _section(model_cfg, "model_cfg", {"model", "channels", "class_num"}, {"SeparateBNNecks"})
+    channels = _ints("model_cfg.channels", cfg["channels"])
+    if len(channels) not in (3, 4):
+        raise ValueError(
+            f"model_cfg.channels: expected 3 (CASIA-B) or 4 (OU-MVLP/GREW) widths, got {channels}"
+        )
+    classes = int(cfg["class_num"])
+    bnneck = "SeparateBNNecks" in cfg
+    if bnneck:
+        classes = _bnnecks(cfg["SeparateBNNecks"], "model_cfg.SeparateBNNecks", channels[-1], 64)
+    return GaitGL(num_classes=classes, channels=channels, bnneck=bnneck)
+
+
+def _build_gln(model_cfg: Mapping[str, Any]) -> GaitModel:
+    from gaitforge.models.gln import GLN
+
+    keys = {
+        "model",
+        "class_num",
+        "lateral_dim",
+        "hidden_dim",
+        "dropout",
+        "in_channels",
+        "SeparateFCs",
+        "bin_num",
+    }
+    cfg = _section(model_cfg, "model_cfg", keys | {"Lateral_pretraining"}, set())
+    channels = _ints("model_cfg.in_channels", cfg["in_channels"])
+    if len(channels) != 4:
+        raise ValueError(f"model_cfg.in_channels: expected 4 entries (input + 3 stages), got {channels}")
+    bins = _ints("model_cfg.bin_num", cfg["bin_num"])
+    lateral = int(cfg["lateral_dim"])
+    embed = _separate_fcs(cfg["SeparateFCs"], "model_cfg.SeparateFCs", lateral, 3 * sum(bins))
+    pretrain = bool(cfg["Lateral_pretraining"])
+    if not pretrain:  # the peer sizes the compact block as 3·sum(bin_num)·hidden_dim
+        _expect("model_cfg.hidden_dim", cfg["hidden_dim"], embed)
+    return GLN(
+        num_classes=int(cfg["class_num"]),
+        in_channels=channels[0],
+        channels=channels[1:],
+        lateral_dim=lateral,
+        embed_dim=embed,
+        hidden_dim=int(cfg["hidden_dim"]),
+        bins=bins,
+        dropout=float(cfg["dropout"]),
+        pretrain=pretrain,
+    )
+
+
+def _build_deepgaitv2(model_cfg: Mapping[str, Any]) -> GaitModel:
+    """``DeepGaitV2``; 2 input channels (SkeletonGait) read ``Batch.inputs["skeleton_map"]``."""
+    from gaitforge.models.deepgaitv2 import DeepGaitV2
+
+    cfg = _section(model_cfg, "model_cfg", {"model", "Backbone", "SeparateBNNecks"}, {"use_emb2"})
+    bb = _section(cfg["Backbone"], "model_cfg.Backbone", {"mode", "in_channels", "layers", "channels"}, set())
+    if bb["mode"] not in ("2d", "p3d", "3d"):
+        raise ValueError(f"model_cfg.Backbone.mode: expected '2d', 'p3d' or '3d', got {bb['mode']!r}")
+    layers = _ints("model_cfg.Backbone.layers", bb["layers"])
+    channels = _ints("model_cfg.Backbone.channels", bb["channels"])
+    if len(layers) != 4 or len(channels) != 4:
+        raise ValueError(f"model_cfg.Backbone: layers and channels need 4 entries, got {layers}, {channels}")
+    classes = _bnnecks(cfg["SeparateBNNecks"], "model_cfg.SeparateBNNecks", None, None)
+    in_channels = int(bb["in_channels"])
+    return DeepGaitV2(
+        num_classes=classes,
+        in_channels=in_channels,
+        mode=bb["mode"],
+        layers=layers,
+        channels=channels,
+        inference_bnneck=bool(cfg.get("use_emb2", False)),
+        modality="skeleton_map" if in_channels == 2 else "sil",
+    )
+
+
+def _build_swingait(model_cfg: Mapping[str, Any]) -> GaitModel:
+    from gaitforge.models.swingait import SwinGait
+
+    cfg = _section(model_cfg, "model_cfg", {"model", "Backbone", "bin_num", "SeparateBNNecks"}, set())
+    bb = _section(cfg["Backbone"], "model_cfg.Backbone", {"in_channels", "layers", "channels"}, {"mode"})
+    _expect("model_cfg.Backbone.mode", bb.get("mode", "p3d"), "p3d")
+    layers = _ints("model_cfg.Backbone.layers", bb["layers"])
+    channels = _ints("model_cfg.Backbone.channels", bb["channels"])
+    if len(layers) != 4 or len(channels) != 2:
+        raise ValueError(f"model_cfg.Backbone: expected 4 layers and 2 channels, got {layers}, {channels}")
+    bins = _ints("model_cfg.bin_num", cfg["bin_num"])
+    # The peer's FCs map 512 → 256 channels over parts_num = sum(bin_num) + 1 parts.
+    classes = _bnnecks(cfg["SeparateBNNecks"], "model_cfg.SeparateBNNecks", 256, sum(bins) + 1)
+    return SwinGait(
+        num_classes=classes, in_channels=int(bb["in_channels"]), channels=channels, layers=layers, bins=bins
+    )
+
+
+@dataclass(frozen=True)
+class _PeerModel:
+    builder: Callable[[Mapping[str, Any]], GaitModel]
+    description: str
+
+
+# The peer's `model` name -> how to build it. The defaults above (layers 1/2/2/1, maxpool on)
+# are those of the peer's ResNet9.
+_PEER_MODELS: dict[str, _PeerModel] = {
+    "Baseline": _PeerModel(
+        _build_any_baseline,
+        "GaitBase: ResNet9 backbone, TP max, HPP, SeparateFCs, BNNecks "
+        "(a Plain backbone gives the early baseline)",
+    ),
+    "GaitSet": _PeerModel(
+        _build_gaitset, "GaitSet: per-frame set blocks + global set path, HPP on both, FCs"
+    ),
+    "GaitPart": _PeerModel(
+        _build_gaitpart, "GaitPart: Plain backbone with focal convolutions, per-part TFA, FCs"
+    ),
+    "GaitGL": _PeerModel(
+        _build_gaitgl, "GaitGL: global-local 3D convolutions, LTA, GeM HPP, BN + part classifier"
+    ),
+    "GLN": _PeerModel(_build_gln, "GLN: lateral pyramid over set features; phase 2 adds the compact block"),
+    "DeepGaitV2": _PeerModel(_build_deepgaitv2, "DeepGaitV2 (2d / p3d / 3d); 2 input channels: SkeletonGait"),
+    "SwinGait": _PeerModel(_build_swingait, "SwinGait: DeepGaitV2 stem + 3D shifted-window transformer"),
+}
+
+
+def supported_models() -> dict[str, str]:
+    """The peer's model names that :func:`build_model` accepts → a one-line description."""
+    return {name: entry.description for name, entry in _PEER_MODELS.items()}
+
+
+def build_model(model_cfg: Mapping[str, Any]) -> GaitModel:
+    """Build a gaitforge model from the peer's ``model_cfg`` dict (state-dict keys and shapes as the peer's).
+
+    Args:
+        model_cfg: The ``model_cfg`` section of an OpenGait YAML (merged over its defaults), with ``model``
+            naming the peer's class, e.g. ``"Baseline"``.
+
+    Raises:
+        KeyError: ``model`` missing or not supported (the message lists the supported names), or an
+            unknown key.
+        ValueError: Inconsistent or unsupported settings, naming the key.
+    """
+    if not isinstance(model_cfg, Mapping) or "model" not in model_cfg:
+        raise KeyError("model_cfg: expected a mapping with a 'model' key naming the OpenGait model class")
+    name = model_cfg["model"]
+    if name not in _PEER_MODELS:
+        raise KeyError(
+            f"model_cfg.model: unsupported OpenGait model {name!r}; supported: "
+            f"{', '.join(sorted(_PEER_MODELS))}"
+        )
+    return _PEER_MODELS[name].builder(model_cfg)
+
+
+def _is_state_dict(obj: Any) -> bool:
+    return (
+        isinstance(obj, Mapping)
+        and bool(obj)
+        and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items())
+    )
+
+
+def load_checkpoint(path: str | PathLike[str]) -> OrderedDict[str, torch.Tensor]:
+    """Read an OpenGait ``.pt`` checkpoint safely (``weights_only=True``) and return its model state dict.
+
+    Accepts a plain state dict or the peer's
+    ``{"model": ..., "optimizer": ..., "scheduler": ..., "iteration": ...}``.
+    A ``module.`` prefix on every key (a DDP-wrapped save) is removed.
+
+    Raises:
+        FileNotFoundError: No such file.
+        ValueError: The file holds anything but tensors and plain containers (refused, never unpickled), or
+            is not a state dict / a dict with a ``model`` state dict.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: checkpoint file not found")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise ValueError(
+            f"{path}: refused to load: the checkpoint contains objects other than tensors and plain "
+            f"containers, which are never unpickled (weights_only=True). Details: {exc}"
+        ) from exc
+    except RuntimeError as exc:
+        raise ValueError(f"{path}: not a readable PyTorch checkpoint: {exc}") from exc
+    state = obj.get("model") if isinstance(obj, Mapping) and "model" in obj else obj
+    if not _is_state_dict(state):
+        found = (
+            f"dict with keys {sorted(map(str, obj))[:10]}" if isinstance(obj, Mapping) else type(obj).__name__
+        )
+        where = "field 'model'" if state is not obj else "top level"
+        raise ValueError(
+            f"{path}: expected a state dict (str → Tensor) or a dict whose 'model' field is one; "
+            f"the {where} is not (found {found})"
+        )
+    if all(k.startswith("module.") for k in state):
+        state = {k[len("module.") :]: v for k, v in state.items()}
+    logger.info("loaded %d tensors from %s", len(state), path)
+    return OrderedDict(state)
+
+
+def run_opengait_style(
+    model: GaitModel, ipts: list[torch.Tensor], seqL: torch.Tensor | None, labs: torch.Tensor | None = None
+) -> dict[str, torch.Tensor]:
+    """Call ``model`` with the peer's test-loop inputs and return its outputs under the peer's paths.
+
+    Args:
+        model: A :class:`GaitModel` (e.g. from :func:`build_model`).
+        ipts: One tensor per input stream, in ``model.input_modalities`` order; e.g.
+            ``[sils [n, s, 64, 44]]``, or packed ``[sils [1, ΣT, 64, 44]]`` with ``seqL``.
+        seqL: ``None`` or the peer's int tensor ``[1, k]`` of packed sequence lengths.
+        labs: ``[n]`` int64 labels, passed through; ``-1`` when ``None``.
+
+    Returns:
+        Slash-joined paths → tensors: ``inference_feat/embeddings``, ``training_feat/triplet/embeddings``,
+        ``training_feat/triplet/labels``, ``training_feat/softmax/logits`` (when the model has logits),
+        ``training_feat/softmax/labels``.
+    """
+    modalities = tuple(model.input_modalities)
+    if len(ipts) != len(modalities):
+        raise ValueError(f"ipts: model reads {len(modalities)} stream(s) {list(modalities)}, got {len(ipts)}")
+    device = ipts[0].device
+    seq_lens = None if seqL is None else seqL.reshape(-1).to(device=device, dtype=torch.long)
+    n = int(seq_lens.numel()) if seq_lens is not None else int(ipts[0].shape[0])
+    labels = torch.full((n,), -1, dtype=torch.long, device=device) if labs is None else labs.to(device).long()
+    out = model(Batch(inputs=dict(zip(modalities, ipts, strict=True)), labels=labels, seq_lens=seq_lens))
+    routes = getattr(model, "opengait_outputs", DEFAULT_OUTPUT_ROUTES)
+    result: dict[str, torch.Tensor] = {}
+    for path, field in routes.items():
+        if field == "logits" and out.logits is None:
+            continue
+        result[path] = out.get(field)
+    result["training_feat/triplet/labels"] = labels
+    if "training_feat/softmax/logits" in result:
+        result["training_feat/softmax/labels"] = labels
+    return result

@@ -1,0 +1,197 @@
+"""What the dataset importers share: the ``root/subject/type/view`` walk, partitions, job running, the report."""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing as mp
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from tqdm.auto import tqdm
+
+__all__ = [
+    "ImportProblem",
+    "ImportReport",
+    "SequenceFolder",
+    "find_sequence_folders",
+    "load_partition",
+    "partition_sets",
+    "run_jobs",
+]
+
+logger = logging.getLogger(__name__)
+
+J = TypeVar("J")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    """Something an importer skipped.
+
+    Attributes:
+        where: The sequence key or path concerned.
+        kind: ``missing_root``, ``empty_folder``, ``no_valid_frames``, ``invalid``, ``unreadable``, ``refused_pickle``,
+            ``ambiguous`` or ``unknown_file``.
+        reason: Human-readable detail.
+    """
+
+    where: str
+    kind: str
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    """Outcome of an import.
+
+    Attributes:
+        root: Dataset folder read.
+        store_root: Store written.
+        imported: Keys written in this run.
+        skipped_existing: Keys already in the store (resumed import).
+        excluded: Keys left out because the partition does not list their subject.
+        problems: Everything skipped, with the reason.
+        warnings: Imported but worth a look (e.g. fewer than 5 valid frames).
+    """
+
+    root: Path
+    store_root: Path
+    imported: list[str] = field(default_factory=list)
+    skipped_existing: list[str] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
+    problems: list[ImportProblem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def problem(self, where: str, kind: str, reason: str) -> None:
+        """Record a skipped item (also logged)."""
+        self.problems.append(ImportProblem(where, kind, reason))
+        logger.warning("%s: %s (%s)", where, reason, kind)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Counts of imported, skipped-existing and excluded sequences and of each problem kind."""
+        out = {"imported": len(self.imported), "skipped_existing": len(self.skipped_existing)}
+        if self.excluded:
+            out["not_in_partition"] = len(self.excluded)
+        out.update(Counter(p.kind for p in self.problems))
+        return out
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was skipped for a problem."""
+        return not self.problems
+
+    def summary(self) -> str:
+        """One line: ``imported 12, skipped_existing 0, empty_folder 1, ...``."""
+        return ", ".join(f"{k} {v}" for k, v in self.counts.items())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "root": str(self.root),
+            "store_root": str(self.store_root),
+            "counts": self.counts,
+            "imported": self.imported,
+            "skipped_existing": self.skipped_existing,
+            "excluded": self.excluded,
+            "problems": [p.__dict__ for p in self.problems],
+            "warnings": self.warnings,
+        }
+
+
+@dataclass(frozen=True)
+class SequenceFolder:
+    """One ``root/subject/type/view`` folder."""
+
+    subject: str
+    condition: str
+    view: str
+    path: Path
+
+    @property
+    def key(self) -> str:
+        return f"{self.subject}/{self.condition}/{self.view}"
+
+
+def _subdirs(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def find_sequence_folders(root: Path, report: ImportReport) -> list[SequenceFolder]:
+    """The ``subject/type/view`` folders under ``root``, sorted; subject or type folders with nothing below are
+    recorded as ``empty_folder`` problems, a missing root as ``missing_root``."""
+    if not root.is_dir():
+        report.problem(str(root), "missing_root", "dataset root folder does not exist")
+        return []
+    found = []
+    for subj in _subdirs(root):
+        types = _subdirs(subj)
+        if not types:
+            report.problem(
+                subj.relative_to(root).as_posix(), "empty_folder", "subject folder has no type folders"
+            )
+        for typ in types:
+            views = _subdirs(typ)
+            if not views:
+                report.problem(
+                    typ.relative_to(root).as_posix(), "empty_folder", "type folder has no view folders"
+                )
+            found.extend(SequenceFolder(subj.name, typ.name, v.name, v) for v in views)
+    return found
+
+
+def load_partition(partition: str | Path | Mapping[str, Iterable[str]] | None) -> dict[str, set[str]] | None:
+    """Read a partition (JSON file or mapping such as ``{"TRAIN_SET": [...], "TEST_SET": [...]}``)."""
+    if partition is None:
+        return None
+    if not isinstance(partition, Mapping):
+        path = Path(partition)
+        try:
+            partition = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path}: cannot read the partition JSON: {exc}") from exc
+        if not isinstance(partition, Mapping):
+            raise ValueError(f"{path}: expected an object of sets such as TRAIN_SET, TEST_SET")  # noqa: TRY004
+    out = {}
+    for name, members in partition.items():
+        if not isinstance(members, (list, tuple, set)):
+            raise ValueError(  # noqa: TRY004 - malformed config, like the JSON case
+                f"partition: field {name!r} is a {type(members).__name__}; expected a list of ids"
+            )
+        out[str(name)] = {str(m) for m in members}
+    return out
+
+
+def partition_sets(partition: dict[str, set[str]], folder: SequenceFolder) -> list[str]:
+    """Names of the sets that list the folder's subject (or its full key)."""
+    return sorted(n for n, members in partition.items() if folder.subject in members or folder.key in members)
+
+
+def _init_worker() -> None:
+    import cv2
+
+    cv2.setNumThreads(1)  # one process per core already; avoids oversubscription in the pool
+
+
+def run_jobs(fn: Callable[[J], R], jobs: list[J], workers: int, progress: bool, desc: str) -> Iterator[R]:
+    """``fn`` over ``jobs`` in order, in ``workers`` processes (0 = here), with a tqdm bar."""
+    bar = tqdm(total=len(jobs), desc=desc, disable=not progress, unit="seq")
+    try:
+        if workers <= 0 or len(jobs) <= 1:
+            for job in jobs:
+                yield fn(job)
+                bar.update()
+            return
+        ctx = mp.get_context("fork" if os.name == "posix" else "spawn")
+        with ctx.Pool(processes=min(workers, len(jobs)), initializer=_init_worker) as pool:
+            for result in pool.imap(fn, jobs, chunksize=max(1, min(16, len(jobs) // (4 * workers)))):
+                yield result
+                bar.update()
+    finally:
+        bar.close()

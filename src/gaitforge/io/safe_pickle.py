@@ -1,0 +1,108 @@
+"""Loading the field's ``.pkl`` files without executing code: a restricted unpickler for numpy arrays only.
+
+``pickle.load`` runs whatever callable a file names. The OpenGait-style datasets ship one pickled numpy array per
+modality per sequence, so this loader resolves only the few globals numpy 1.x and 2.x write for a plain array
+(``_reconstruct``, ``ndarray``, ``dtype``, ``_frombuffer`` under ``numpy.core`` or ``numpy._core``,
+``_codecs.encode`` and an argument-less ``bytes()``, which protocols 0-2 use for byte strings) and refuses every
+other global before anything is called.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import pickle
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ALLOWED_GLOBALS", "RefusedPickleError", "RestrictedUnpickler", "load_numpy_pickle"]
+
+
+class RefusedPickleError(pickle.UnpicklingError):
+    """A pickle names a global outside :data:`ALLOWED_GLOBALS`, or holds something other than a numeric array."""
+
+
+try:  # numpy >= 2
+    from numpy._core.multiarray import _reconstruct
+    from numpy._core.numeric import _frombuffer
+except ImportError:  # pragma: no cover - numpy 1.x
+    from numpy.core.multiarray import _reconstruct  # type: ignore[no-redef]
+    from numpy.core.numeric import _frombuffer  # type: ignore[no-redef]
+
+
+def _empty_bytes(*args: Any) -> bytes:
+    """Protocols 0-2 write ``bytes()`` for an empty buffer; nothing else is accepted (``bytes(n)`` could allocate)."""
+    if args:
+        raise RefusedPickleError(f"refused call bytes{args!r}; only bytes() is allowed")
+    return b""
+
+
+#: (module, name) → the object it resolves to. Nothing else can be loaded.
+ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy.core.numeric", "_frombuffer"): _frombuffer,
+    ("numpy._core.numeric", "_frombuffer"): _frombuffer,
+    ("_codecs", "encode"): codecs.encode,
+    ("__builtin__", "bytes"): _empty_bytes,
+    ("builtins", "bytes"): _empty_bytes,
+}
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """``pickle.Unpickler`` that resolves only :data:`ALLOWED_GLOBALS` and refuses persistent ids.
+
+    Args:
+        file: Binary file object.
+        source: Name used in error messages (usually the file path).
+    """
+
+    def __init__(self, file: io.BufferedIOBase | io.BytesIO, source: str = "<pickle>") -> None:
+        super().__init__(file)
+        self.source = source
+
+    def find_class(self, module: str, name: str) -> Any:
+        try:
+            return ALLOWED_GLOBALS[(module, name)]
+        except KeyError:
+            raise RefusedPickleError(
+                f"{self.source}: refused global '{module}.{name}'; only numpy arrays may be loaded "
+                "(allowed: numpy ndarray/dtype/_reconstruct/_frombuffer)"
+            ) from None
+
+    def persistent_load(self, pid: Any) -> Any:
+        raise RefusedPickleError(
+            f"{self.source}: refused persistent id {pid!r}; only numpy arrays may be loaded"
+        )
+
+
+def load_numpy_pickle(path: str | Path) -> np.ndarray:
+    """Load one pickled numpy array safely.
+
+    Args:
+        path: ``.pkl`` file holding a single numeric ``np.ndarray``.
+
+    Returns:
+        The array.
+
+    Raises:
+        RefusedPickleError: a refused global (named with the file), or content that is not a numeric array.
+        pickle.UnpicklingError: a damaged file (message names the file).
+    """
+    path = Path(path)
+    with open(path, "rb") as f:
+        try:
+            obj = RestrictedUnpickler(f, str(path)).load()
+        except RefusedPickleError:
+            raise
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
+            raise pickle.UnpicklingError(f"{path}: not a readable numpy pickle: {exc}") from exc
+    if not isinstance(obj, np.ndarray):
+        raise RefusedPickleError(f"{path}: holds a {type(obj).__name__}; expected a numpy array")
+    if obj.dtype.hasobject or obj.dtype.kind not in "biuf":
+        raise RefusedPickleError(f"{path}: array has dtype {obj.dtype}; expected a plain numeric dtype")
+    return obj

@@ -1,0 +1,49 @@
+"""Gait recognition models behind one interface: ``create_model(name, **kwargs)`` and ``list_models()``.
+
+Models are registered lazily as ``"module:attr"`` strings, so importing this package imports no model file
+(nor any of its optional dependencies) until a model is asked for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gaitforge.models.base import GaitModel, ModelOutput
+from gaitforge.registry import Registry
+
+__all__ = ["GaitModel", "ModelOutput", "MODELS", "create_model", "list_models", "is_trainable"]
+
+MODELS: Registry[type[GaitModel]] = Registry("model")
+MODELS.register("gaitbase", "gaitforge.models.gaitbase:GaitBase")
+MODELS.register("gei", "gaitforge.models.gei:GaitEnergyImage")
+MODELS.register("gaitset", "gaitforge.models.gaitset:GaitSet")
+MODELS.register("gaitpart", "gaitforge.models.gaitpart:GaitPart")
+MODELS.register("gaitgl", "gaitforge.models.gaitgl:GaitGL")
+MODELS.register("gln", "gaitforge.models.gln:GLN")
+MODELS.register("deepgaitv2", "gaitforge.models.deepgaitv2:DeepGaitV2")
+MODELS.register("skeletongait", "gaitforge.models.deepgaitv2:SkeletonGait")
+MODELS.register("swingait", "gaitforge.models.swingait:SwinGait")
+MODELS.register("plain_baseline", "gaitforge.models.plain:PlainBaseline")
+
+
+def create_model(name: str, **kwargs: Any) -> GaitModel:
+    """Build a registered model by name (case-insensitive) with keyword arguments.
+
+    Example:
+        >>> model = create_model("gaitbase", num_classes=10, channels=(16, 32, 64, 128))
+    """
+    cls = MODELS.get(name)
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise TypeError(f"create_model({name!r}): {exc}") from exc
+
+
+def list_models() -> list[str]:
+    """Sorted names of the registered models."""
+    return MODELS.names()
+
+
+def is_trainable(model: GaitModel) -> bool:
+    """Whether ``model`` has any parameter that requires a gradient (the GEI baseline has none)."""
+    return getattr(model, "trainable", True) and any(p.requires_grad for p in model.parameters())

@@ -1,0 +1,183 @@
+"""Generating sequences of the synthetic world: one sequence, all of them in parallel, or a whole store.
+
+Randomness is keyed, never streamed: identity ``i`` draws its body, style and coat from
+``default_rng([seed, tag, i])``; one walk (subject, condition), shared by all views as in CASIA-B where the
+cameras film the same walk, from ``[seed, 3, i, condition]``; and the camera, start phase, pose noise and
+artefacts of one view from ``[seed, 4, i, condition, view]``. Any sequence can therefore be made alone, in any
+order, in any process, with byte-identical results.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from gaitforge.data.sequence import Sequence
+from gaitforge.preprocess.silhouette import pretreat_sequence
+from gaitforge.synth.body import BodyShape, sample_body
+from gaitforge.synth.camera import Camera
+from gaitforge.synth.config import WorldConfig, condition_kind, parse_view
+from gaitforge.synth.covariates import (
+    BAG_KINDS, COAT_KINDS, Bag, bag_parts, carry_mods, coat_part, coat_sleeves,
+)
+from gaitforge.synth.kinematics import simulate_walk
+from gaitforge.synth.parts import Sleeves, body_parts
+from gaitforge.synth.pose import coco_joints3d, estimate_pose
+from gaitforge.synth.render import add_artefacts, rasterise
+from gaitforge.synth.style import GaitStyle, sample_style, vary_style
+
+__all__ = ["RawRender", "render_raw", "generate_sequence", "identity"]
+
+logger = logging.getLogger(__name__)
+
+_KIND_CODE = {"nm": 0, "bg": 100, "cl": 200}
+
+
+@dataclass
+class RawRender:
+    """One sequence before pretreatment.
+
+    Attributes:
+        frames: uint8 ``[T,H,W]`` binary silhouettes (0/255) on the raw canvas, artefacts included.
+        labels: uint8 ``[T,H,W]`` visible part per pixel (``i + 1`` = ``part_names[i]``, 0 = background).
+        part_names: Names of the labelled parts.
+        pose: float32 ``[T,17,3]`` COCO-17 keypoints (x, y in raw-frame pixels, confidence).
+        joints3d: float32 ``[T,17,3]`` COCO-17 joints in world metres.
+        meta: Generating parameters (JSON-serialisable).
+    """
+
+    frames: np.ndarray
+    labels: np.ndarray
+    part_names: list[str]
+    pose: np.ndarray
+    joints3d: np.ndarray
+    meta: dict[str, Any]
+
+
+def _check(cfg: WorldConfig, subject_index: int, condition: str, view: str) -> None:
+    if not isinstance(subject_index, (int, np.integer)) or not 0 <= subject_index < cfg.n_subjects:
+        raise ValueError(
+            f"synth: subject_index {subject_index!r} out of range; expected an int in [0, {cfg.n_subjects})"
+        )
+    condition_kind(condition)
+    parse_view(view)
+
+
+@lru_cache(maxsize=256)
+def identity(seed: int, subject_index: int, spread: float) -> tuple[BodyShape, GaitStyle, str]:
+    """One identity: body, walking style and the coat worn in every ``cl`` sequence."""
+    body = sample_body(np.random.default_rng([seed, 0, subject_index]), spread)
+    style = sample_style(np.random.default_rng([seed, 1, subject_index]), spread)
+    coats = sorted(COAT_KINDS)
+    coat = coats[int(np.random.default_rng([seed, 2, subject_index]).integers(len(coats)))]
+    return body, style, coat
+
+
+def render_raw(cfg: WorldConfig, subject_index: int, condition: str, view: str) -> RawRender:
+    """Render one sequence on the raw canvas (no pretreatment).
+
+    Args:
+        cfg: The world.
+        subject_index: 0-based identity index (subject name ``cfg.subjects[subject_index]``).
+        condition: ``nm-NN``, ``bg-NN`` or ``cl-NN``.
+        view: Three-digit azimuth (``"000"`` walking towards the camera, ``"090"`` side view).
+
+    Raises:
+        ValueError: Index out of range or a malformed condition/view.
+    """
+    _check(cfg, subject_index, condition, view)
+    kind = condition_kind(condition)
+    code = _KIND_CODE[kind] + int(condition[3:])
+    azimuth = parse_view(view)
+    body, style, coat = identity(cfg.seed, int(subject_index), cfg.identity_spread)
+
+    walk_rng = np.random.default_rng([cfg.seed, 3, int(subject_index), code])
+    seq_style, speed_factor = vary_style(style, walk_rng, cfg.sequence_noise)
+    drift = (float(walk_rng.uniform(0.0, 2.0)) * cfg.sequence_noise, float(walk_rng.uniform(2.0, 6.0)),
+             float(walk_rng.random()))
+    bag = None
+    if kind == "bg":
+        kinds = sorted(BAG_KINDS)
+        bag = Bag(kinds[int(walk_rng.integers(len(kinds)))], "l" if walk_rng.random() < 0.5 else "r")
+    coat_kind = coat if kind == "cl" else None
+
+    view_rng = np.random.default_rng([cfg.seed, 4, int(subject_index), code, int(view)])
+    phase0 = float(view_rng.random())
+    skel = simulate_walk(body, seq_style, cfg.frames, cfg.fps, phase0, carry_mods(bag, coat_kind), drift)
+    parts = body_parts(body, skel, coat_sleeves(body, coat_kind) if coat_kind else Sleeves())
+    if coat_kind:
+        parts.append(coat_part(body, skel, parts[0], coat_kind))
+    if bag is not None:
+        parts += bag_parts(body, skel, bag, coat_kind)
+
+    az = azimuth + float(view_rng.normal(0.0, cfg.view_jitter_deg))
+    elevation = cfg.camera_elevation_deg + float(view_rng.normal(0.0, 1.0))
+    distance = cfg.camera_distance_m * (1.0 + float(view_rng.normal(0.0, 0.05)))
+    px_per_m = 0.9 * cfg.canvas_height / 2.0 * (1.0 + float(view_rng.normal(0.0, 0.03)))
+    t = np.arange(cfg.frames) / cfg.fps
+    target = np.stack([skel.speed * t, np.zeros_like(t), np.full_like(t, 0.5 * body.height)], -1)
+    camera = Camera(az, elevation, distance, px_per_m * distance, cfg.canvas_width / 2.0, cfg.canvas_height / 2.0,
+                    target)
+    labels = rasterise(parts, camera, cfg.canvas_height, cfg.canvas_width)
+    frames = np.where(labels > 0, np.uint8(255), np.uint8(0))
+    if cfg.artefacts.enabled:
+        frames = add_artefacts(frames, cfg.artefacts, view_rng)
+    names = [p.name for p in parts]
+    joints3d = coco_joints3d(body, skel)
+    pose = estimate_pose(joints3d, skel, camera, labels, names, cfg.pose_noise, view_rng)
+    meta = {
+        "generator": "gaitforge.synth",
+        "world": cfg.name,
+        "seed": cfg.seed,
+        "subject_index": int(subject_index),
+        "split": "train" if subject_index < cfg.n_train else "test",
+        "height_m": round(body.height, 4),
+        "build": round(body.build, 4),
+        "cadence_spm": round(seq_style.cadence, 3),
+        "stride_m": round(skel.stride, 4),
+        "speed_mps": round(skel.speed, 4),
+        "speed_factor": round(speed_factor, 4),
+        "phase": round(phase0, 4),
+        "bag_kind": bag.kind if bag else None,
+        "bag_side": bag.side if bag else None,
+        "coat_kind": coat_kind,
+        "view_deg": round(az, 3),
+        "elevation_deg": round(elevation, 3),
+        "fps": cfg.fps,
+        "raw_canvas_hw": [cfg.canvas_height, cfg.canvas_width],
+    }
+    return RawRender(frames, labels, names, pose, joints3d, meta)
+
+
+def generate_sequence(cfg: WorldConfig, subject_index: int, condition: str, view: str) -> Sequence:
+    """One sequence of the world with modalities ``sil`` uint8 ``[T,64,64]``, ``pose`` and ``joints3d`` float32 ``[T,17,3]``.
+
+    The silhouettes are the raw frames passed through the field's standard pretreatment
+    (:func:`gaitforge.preprocess.silhouette.pretreat_sequence`); ``pose`` keeps raw-frame pixel coordinates.
+
+    Args:
+        cfg: The world.
+        subject_index: 0-based identity index.
+        condition: ``nm-NN``, ``bg-NN`` or ``cl-NN``.
+        view: Three-digit azimuth.
+
+    Raises:
+        ValueError: Index out of range or a malformed condition/view.
+        RuntimeError: No frame survived pretreatment (only possible with extreme artefacts).
+    """
+    raw = render_raw(cfg, subject_index, condition, view)
+    sil, kept = pretreat_sequence(raw.frames, return_kept=True)
+    subject = cfg.subjects[subject_index]
+    if not kept:
+        raise RuntimeError(f"synth: {subject}/{condition}/{view}: no frame survived pretreatment")
+    meta = dict(raw.meta, frames_dropped=cfg.frames - len(kept))
+    idx = np.asarray(kept)
+    modalities = {
+        "sil": np.ascontiguousarray(sil, dtype=np.uint8),
+        "pose": np.ascontiguousarray(raw.pose[idx]),
+        "joints3d": np.ascontiguousarray(raw.joints3d[idx]),
+    }
+    return Sequence(subject, condition, view, modalities, meta)

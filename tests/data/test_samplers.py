@@ -1,0 +1,107 @@
+"""TripletSampler and InferenceSampler invariants."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+
+import pytest
+
+from gaitforge.data.samplers import InferenceSampler, SampleKey, TripletSampler
+
+
+def _labels(n_subjects: int = 10, per: int = 6) -> list[str]:
+    return [f"{s:03d}" for s in range(n_subjects) for _ in range(per)]
+
+
+def test_batches_are_p_distinct_subjects_times_k() -> None:
+    labels = _labels()
+    sampler = TripletSampler(labels, p=4, k=3, seed=1)
+    for batch in itertools.islice(sampler, 50):
+        assert len(batch) == 12 and all(isinstance(k, SampleKey) for k in batch)
+        subjects = [labels[k.index] for k in batch]
+        assert Counter(subjects) == {s: 3 for s in set(subjects)} and len(set(subjects)) == 4
+        # grouped by subject, K in a row
+        assert all(len(set(subjects[i : i + 3])) == 1 for i in range(0, 12, 3))
+        assert len({k.index for k in batch}) == 12  # enough sequences: no repeats
+        assert len({k.seed for k in batch}) == 1 and [k.slot for k in batch] == list(range(12))
+
+
+def test_with_replacement_when_fewer_sequences_than_k() -> None:
+    labels = ["a", "b", "b", "c", "c", "c"]
+    sampler = TripletSampler(labels, p=3, k=4, seed=0)
+    for batch in itertools.islice(sampler, 10):
+        subjects = [labels[k.index] for k in batch]
+        assert Counter(subjects) == {"a": 4, "b": 4, "c": 4}
+        assert {k.index for k in batch if labels[k.index] == "a"} == {0}
+
+
+def test_deterministic_and_resumable() -> None:
+    labels = _labels()
+    a = list(itertools.islice(TripletSampler(labels, 4, 2, seed=7), 30))
+    b = list(itertools.islice(TripletSampler(labels, 4, 2, seed=7), 30))
+    assert a == b
+    resumed = list(itertools.islice(TripletSampler(labels, 4, 2, seed=7, start_iteration=17), 13))
+    assert resumed == a[17:]
+    other = list(itertools.islice(TripletSampler(labels, 4, 2, seed=8), 30))
+    assert other != a
+
+
+def test_state_dict_round_trip() -> None:
+    labels = _labels()
+    s = TripletSampler(labels, 4, 2, seed=3)
+    first = list(itertools.islice(s, 10))
+    state = s.state_dict(iteration=6)
+    s2 = TripletSampler(labels, 4, 2, seed=3)
+    s2.load_state_dict(state)
+    assert list(itertools.islice(s2, 4)) == first[6:10]
+    with pytest.raises(ValueError, match="field 'seed' is 3; expected 4"):
+        TripletSampler(labels, 4, 2, seed=4).load_state_dict(state)
+
+
+def test_epoch_sized() -> None:
+    labels = _labels()
+    s = TripletSampler(labels, 2, 2, seed=0, num_batches=5)
+    e0 = list(s)
+    assert len(e0) == len(s) == 5
+    s.set_epoch(1)
+    e1 = list(s)
+    assert len(e1) == 5 and e1 != e0
+    infinite = list(itertools.islice(TripletSampler(labels, 2, 2, seed=0), 10))
+    assert e0 + e1 == infinite
+    resumed = TripletSampler(labels, 2, 2, seed=0, num_batches=5, start_iteration=7)
+    resumed.set_epoch(1)
+    assert list(resumed) == e1[2:]
+    with pytest.raises(TypeError, match="infinite"):
+        len(TripletSampler(labels, 2, 2))
+
+
+def test_ddp_ranks_split_the_global_batch() -> None:
+    labels = _labels()
+    full = TripletSampler(labels, 4, 2, seed=5).batch(3)
+    parts = [TripletSampler(labels, 4, 2, seed=5, rank=r, world_size=2).batch(3) for r in range(2)]
+    assert parts[0] + parts[1] == full
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"p": 11, "k": 2}, "has 10 subjects; expected at least p=11"),
+        ({"p": 0, "k": 2}, "p=0, k=2"),
+        ({"p": 3, "k": 2, "world_size": 2}, "p divisible by world_size"),
+    ],
+)
+def test_bad_settings(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        TripletSampler(_labels(), **kwargs)
+
+
+def test_inference_sampler_ordered_no_drop() -> None:
+    assert list(InferenceSampler(10, 4)) == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    assert len(InferenceSampler(10, 4)) == 3
+    ranks = [list(InferenceSampler(10, 3, rank=r, world_size=3)) for r in range(3)]
+    flat = [i for batches in ranks for b in batches for i in b]
+    assert flat == list(range(10))
+    assert list(InferenceSampler(0, 4)) == []
+    with pytest.raises(ValueError, match="batch_size is 0"):
+        InferenceSampler(5, 0)
