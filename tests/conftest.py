@@ -1,4 +1,5 @@
 """Shared test fixtures."""
+
 from __future__ import annotations
 
 import os
@@ -49,7 +50,10 @@ def micro_config(store: Path, **train: object):
     data = {
         "name": "micro",
         "data": {
-            "store": str(store), "p": 3, "k": 2, "num_workers": 0,
+            "store": str(store),
+            "p": 3,
+            "k": 2,
+            "num_workers": 0,
             "train_frames": {"mode": "fixed_unordered", "num": 6},
             "transforms": [{"name": "sil_cut"}, {"name": "resize", "size": [32, 22]}],
             "test_transforms": [{"name": "sil_cut"}, {"name": "resize", "size": [32, 22]}],

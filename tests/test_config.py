@@ -1,4 +1,5 @@
 """Typed config: defaults, YAML loading, overrides, and errors that name the key path."""
+
 from __future__ import annotations
 
 from pathlib import Path

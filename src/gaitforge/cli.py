@@ -2,6 +2,7 @@
 
 Subcommands: ``synth``, ``train``, ``eval``, ``score``, ``demo``, ``models``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,7 +48,7 @@ def _evaluate(target: Path, args: argparse.Namespace) -> int:
         out_dir=Path(args.out) if getattr(args, "out", None) else None,
         progress=not args.quiet,
     )
-    print(result.table())
+    print(result.format_table())
     return 0
 
 
@@ -58,15 +59,32 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from gaitforge.demo import run_demo
 
-    run_demo(Path(args.out), preset=args.preset, iterations=args.iterations, workers=args.workers,
-             progress=not args.quiet, seed=args.seed)
+    run_demo(
+        Path(args.out),
+        preset=args.preset,
+        iterations=args.iterations,
+        workers=args.workers,
+        progress=not args.quiet,
+        seed=args.seed,
+    )
     return 0
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
-    from gaitforge.models import describe_models
+    from gaitforge.models import MODELS, list_models
 
-    rows = describe_models()
+    rows = []
+    for name in list_models():
+        cls = MODELS.get(name)
+        doc = (cls.__doc__ or "").strip().splitlines()
+        rows.append(
+            {
+                "name": name,
+                "class": f"{cls.__module__}.{cls.__qualname__}",
+                "modalities": ",".join(getattr(cls, "input_modalities", ("sil",))),
+                "summary": doc[0] if doc else "",
+            }
+        )
     if args.json:
         print(json.dumps(rows, indent=1))
         return 0
@@ -107,14 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder for results.json, embeddings and plots (default: <run>/eval)")
     p.set_defaults(func=_cmd_eval)
 
-    try:
-        from gaitforge.evaluation.cli import add_score_arguments, run_score
-    except ImportError:  # TEMP until evaluation.cli lands
-        add_score_arguments = run_score = None
-    if add_score_arguments is not None:
-        p = sub.add_parser("score", help="score precomputed embeddings (npz) under a protocol")
-        add_score_arguments(p)
-        p.set_defaults(func=run_score)
+    from gaitforge.evaluation.cli import add_score_arguments, run_score
+
+    p = sub.add_parser("score", help="score precomputed embeddings (npz) under a protocol")
+    add_score_arguments(p)
+    p.set_defaults(func=run_score)
 
     p = sub.add_parser("demo", help="synthetic world → GaitBase → CASIA-B protocol, on a CPU in minutes")
     p.add_argument("--out", default="demo_out", help="output folder")
@@ -134,8 +149,11 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``gaitforge`` and ``python -m gaitforge``."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
     try:
         return int(args.func(args) or 0)
     except (ValueError, FileNotFoundError, KeyError) as exc:

@@ -5,6 +5,7 @@ and a value of the wrong type is an error naming the path and the expected type.
 (``model.args``, ``losses``, transforms) are plain dicts validated by the builders that consume them.
 Nothing in a config is ever executed.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -209,9 +210,7 @@ def _build(cls: type, data: dict[str, Any], path: str) -> Any:
     unknown = sorted(set(data) - names)
     if unknown:
         where = f"{path}." if path else ""
-        raise ConfigError(
-            f"unknown config key {where}{unknown[0]!s}; expected one of: {', '.join(sorted(names))}"
-        )
+        raise ConfigError(f"unknown config key {where}{unknown[0]!s}; expected one of: {', '.join(sorted(names))}")
     kwargs = {k: _convert(v, hints[k], f"{path}.{k}" if path else k) for k, v in data.items()}
     return cls(**kwargs)
 

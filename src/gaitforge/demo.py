@@ -3,6 +3,7 @@
 Writes to the output folder: ``world/`` (the sequence store), ``run/`` (config, checkpoints, metrics, TensorBoard),
 ``eval/gaitbase`` and ``eval/gei`` (embeddings, per-model results and plots), ``results.json`` and ``cmc.png``.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,15 @@ def _rank1(result: Any) -> dict[str, float]:
     return {c: float(result.figures[f"scalar/test_accuracy/{c}@R1"]) for c in CONDITIONS}
 
 
-def run_demo(out: str | Path = "demo_out", preset: str = "default", iterations: int | None = None, workers: int = 2,
-             progress: bool = True, seed: int = 0, overrides: list[str] | None = None) -> dict[str, Any]:
+def run_demo(
+    out: str | Path = "demo_out",
+    preset: str = "default",
+    iterations: int | None = None,
+    workers: int = 2,
+    progress: bool = True,
+    seed: int = 0,
+    overrides: list[str] | None = None,
+) -> dict[str, Any]:
     """Run the whole path and return the summary written to ``out/results.json``.
 
     Args:
@@ -46,8 +54,13 @@ def run_demo(out: str | Path = "demo_out", preset: str = "default", iterations: 
     from gaitforge.models import create_model
 
     out = Path(out)
-    sets = [f"data.synth.preset={preset}", f"data.synth.seed={seed}", f"data.synth.workers={workers}",
-            f"data.num_workers={workers}", f"train.seed={seed}"]
+    sets = [
+        f"data.synth.preset={preset}",
+        f"data.synth.seed={seed}",
+        f"data.synth.workers={workers}",
+        f"data.num_workers={workers}",
+        f"train.seed={seed}",
+    ]
     if iterations is not None:
         sets.append(f"train.iterations={iterations}")
     cfg = load_config(DEMO_CONFIG, sets + list(overrides or []))
@@ -57,7 +70,12 @@ def run_demo(out: str | Path = "demo_out", preset: str = "default", iterations: 
     store, partition = open_store(cfg, workdir=out / "world", progress=progress)
     timings["world_s"] = time.perf_counter() - t0
     cfg.data.store = str(store.root.resolve())  # the run (and `gaitforge eval` of it later) reads this world
-    logger.info("world: %d sequences, %d train / %d test subjects", len(store), len(partition.train), len(partition.test))
+    if len(partition.train) < cfg.data.p:  # small worlds (the tiny preset): as many subjects per batch as there are
+        logger.info("data.p lowered from %d to %d for this world", cfg.data.p, len(partition.train))
+        cfg.data.p = len(partition.train)
+    logger.info(
+        "world: %d sequences, %d train / %d test subjects", len(store), len(partition.train), len(partition.test)
+    )
 
     t0 = time.perf_counter()
     result = train(cfg, out / "run", progress=progress)
@@ -67,20 +85,28 @@ def run_demo(out: str | Path = "demo_out", preset: str = "default", iterations: 
 
     model, _, _ = load_trained_model(out / "run")
     t0 = time.perf_counter()
-    trained = evaluate_model(model, cfg, store, partition, out_dir=out / "eval" / "gaitbase", progress=progress,
-                             name="GaitBase (CPU-sized)")
+    trained = evaluate_model(model, cfg, store, partition, out_dir=out / "eval" / "gaitbase", progress=progress)
     timings["eval_gaitbase_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    gei = evaluate_model(create_model("gei"), cfg, store, partition, out_dir=out / "eval" / "gei", progress=progress,
-                         name="GEI + nearest neighbour")
+    gei = evaluate_model(create_model("gei"), cfg, store, partition, out_dir=out / "eval" / "gei", progress=progress)
     timings["eval_gei_s"] = time.perf_counter() - t0
 
     summary = {
-        "world": {"preset": preset, "seed": seed, "sequences": len(store), "train_subjects": len(partition.train),
-                  "test_subjects": len(partition.test), "store": str(store.root)},
-        "training": {"config": cfg.name, "iterations": result.iterations, "final": result.last_stats,
-                     "checkpoint": str(result.checkpoint)},
+        "world": {
+            "preset": preset,
+            "seed": seed,
+            "sequences": len(store),
+            "train_subjects": len(partition.train),
+            "test_subjects": len(partition.test),
+            "store": str(store.root),
+        },
+        "training": {
+            "config": cfg.name,
+            "iterations": result.iterations,
+            "final": result.last_stats,
+            "checkpoint": str(result.checkpoint),
+        },
         "rank1": {"gaitbase": _rank1(trained), "gei": _rank1(gei)},
         "protocol": trained.protocol,
         "metric": trained.metric,

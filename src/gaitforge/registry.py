@@ -3,6 +3,7 @@
 Entries can be objects or lazy ``"module:attr"`` strings, so that registering a model never imports
 its module (and its optional dependencies) until it is asked for.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -1,4 +1,5 @@
 """Checkpoints: atomic, safe to load, RNG states restored, clear errors."""
+
 from __future__ import annotations
 
 import os

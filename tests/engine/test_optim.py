@@ -1,4 +1,5 @@
 """Learning-rate schedules and optimiser construction."""
+
 from __future__ import annotations
 
 import math

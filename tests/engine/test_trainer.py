@@ -1,4 +1,5 @@
 """The training loop: it learns, checkpoints, and resumes exactly."""
+
 from __future__ import annotations
 
 import json

@@ -7,7 +7,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gaitforge.evaluation.distance import (
-    TILE_ELEMENTS,
     TILE_ROWS,
     PreparedGallery,
     _column_block,
@@ -66,18 +65,20 @@ def test_chunked_equals_unchunked_bit_for_bit(n: int, chunk: int, seed: int, met
 def test_wide_gallery_is_split_into_column_blocks_consistently() -> None:
     rng = np.random.default_rng(3)
     x = rng.normal(size=(5, 4, 2)).astype(np.float32)
-    width = _column_block(2, TILE_ROWS, 10**6)
+    width = _column_block(TILE_ROWS, 10**6)
     y = rng.normal(size=(width + 7, 4, 2)).astype(np.float32)
     got = part_distance(x, y).numpy()
     np.testing.assert_allclose(got, naive_distance(x, y, "euc"), rtol=1e-5, atol=1e-5)
 
 
 def test_chunk_rows_follow_the_memory_cap() -> None:
-    rows, tile = chunk_rows_for(12_000, memory_limit_mb=256, bytes_per_element=32)
-    assert tile == TILE_ROWS and rows % tile == 0 and rows >= 4 * tile
-    assert rows * 12_000 * 32 + 12 * TILE_ELEMENTS <= 256 * 2**20
+    def used(rows: int, tile: int, m: int, bpe: int) -> int:  # block + the two [T, W] multiply buffers
+        return rows * m * bpe + 2 * 4 * tile * _column_block(tile, m)
+
+    rows, tile = chunk_rows_for(12_000, memory_limit_mb=256, bytes_per_element=28)
+    assert tile == TILE_ROWS and rows % tile == 0 and used(rows, tile, 12_000, 28) <= 256 * 2**20
     rows, tile = chunk_rows_for(300_000, memory_limit_mb=64, bytes_per_element=32)
-    assert 1 < tile < TILE_ROWS and rows % tile == 0 and rows * 300_000 * 32 <= 64 * 2**20
+    assert 1 < tile < TILE_ROWS and rows % tile == 0 and used(rows, tile, 300_000, 32) <= 64 * 2**20
     rows, tile = chunk_rows_for(
         5_000_000, memory_limit_mb=64, bytes_per_element=32
     )  # one row is over the cap
@@ -99,3 +100,17 @@ def test_bad_inputs_raise() -> None:
 def test_empty_gallery_yields_empty_rows() -> None:
     x = np.ones((3, 4, 2), np.float32)
     assert part_distance(x, np.zeros((0, 4, 2), np.float32)).shape == (3, 0)
+
+
+@pytest.mark.parametrize("metric", ["euc", "cos"])
+def test_row_subsets_equal_copied_subsets(metric: str) -> None:
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(300, 8, 3)).astype(np.float32)
+    p_rows, g_rows = rng.permutation(300)[:140], rng.permutation(300)[:90]
+    g = PreparedGallery.from_embeddings(x, metric, rows=g_rows, block_rows=32)
+    g_copy = PreparedGallery.from_embeddings(x[g_rows], metric)
+    assert torch.equal(g.parts, g_copy.parts)
+    got = np.concatenate(
+        [d.numpy().copy() for *_, d in iter_distance_chunks(x, g, probe_rows=p_rows, chunk_rows=50)]
+    )
+    np.testing.assert_array_equal(got, distance_rows(x[p_rows], g_copy).numpy())

@@ -56,3 +56,15 @@ def test_skeletongait_reads_skeleton_maps_and_infers_with_bnneck() -> None:
     assert out.extras["pre_bnneck_embeddings"].shape == (2, 8, 16)
     with pytest.raises(ValueError, match=r"inputs\['skeleton_map'\]"):
         model(Batch(inputs={"skeleton_map": maps[:, :, :1]}, labels=torch.zeros(2, dtype=torch.long)))
+
+
+def test_isolated_packed_sequences_equal_separate_runs() -> None:
+    torch.manual_seed(0)
+    model = create_model("deepgaitv2", mode="3d", isolate_packed_sequences=True, **SMALL).eval()
+    assert not model.mixes_packed_frames
+    x = (torch.rand(1, 10, 32, 22) > 0.5).float()
+    packed = model.embed(x, seq_lens=torch.tensor([4, 6]))
+    singles = torch.cat([model.embed(x[:, :4]), model.embed(x[:, 4:])])
+    torch.testing.assert_close(packed, singles, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match=r"does not match seq_lens \[4, 5\]"):
+        model.embed(x, seq_lens=torch.tensor([4, 5]))

@@ -36,3 +36,14 @@ def test_packed_sequences_see_their_neighbours() -> None:
     packed = model.embed(x, seq_lens=torch.tensor([4, 5]))
     assert not torch.allclose(packed[:1], model.embed(x[:, :4]), atol=1e-5)
     torch.testing.assert_close(model.embed(x, seq_lens=torch.tensor([9])), model.embed(x))
+
+
+def test_isolated_packed_sequences_equal_separate_runs() -> None:
+    torch.manual_seed(0)
+    model = create_model("swingait", isolate_packed_sequences=True, **SMALL).eval()
+    assert not model.mixes_packed_frames
+    x = (torch.rand(1, 9, 32, 22) > 0.5).float()
+    packed = model.embed(x, seq_lens=torch.tensor([4, 5]))
+    torch.testing.assert_close(
+        packed, torch.cat([model.embed(x[:, :4]), model.embed(x[:, 4:])]), rtol=1e-5, atol=1e-5
+    )

@@ -1,4 +1,5 @@
 """Whole worlds: ordered iteration, worker-count independence, writing a store with its partition."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,15 @@ import pytest
 from gaitforge.data.store import SequenceStore
 from gaitforge.synth import generate_sequence, get_preset, iter_world, make_world, partition
 
-SMALL = get_preset("tiny", seed=7, n_subjects=3, n_train=2, frames=6, conditions=("nm-01", "cl-01"),
-                   views=("000", "090", "162"))
+SMALL = get_preset(
+    "tiny",
+    seed=7,
+    n_subjects=3,
+    n_train=2,
+    frames=6,
+    conditions=("nm-01", "cl-01"),
+    views=("000", "090", "162"),
+)
 
 
 def test_iter_world_order_and_worker_independence() -> None:

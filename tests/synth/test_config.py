@@ -1,11 +1,19 @@
 """Presets and config validation of the synthetic world."""
+
 from __future__ import annotations
 
 import dataclasses
 
 import pytest
 
-from gaitforge.synth import CASIA_B_CONDITIONS, CASIA_B_VIEWS, PRESETS, ArtefactConfig, WorldConfig, get_preset
+from gaitforge.synth import (
+    CASIA_B_CONDITIONS,
+    CASIA_B_VIEWS,
+    PRESETS,
+    ArtefactConfig,
+    WorldConfig,
+    get_preset,
+)
 from gaitforge.synth.config import condition_kind, parse_view
 
 
@@ -15,12 +23,25 @@ def test_casia_b_preset_has_the_datasets_layout() -> None:
     assert cfg.subjects[0] == "001" and cfg.subjects[-1] == "124"
     assert cfg.train_subjects == tuple(f"{i:03d}" for i in range(1, 75))
     assert cfg.test_subjects == tuple(f"{i:03d}" for i in range(75, 125))
-    assert cfg.conditions == ("nm-01", "nm-02", "nm-03", "nm-04", "nm-05", "nm-06", "bg-01", "bg-02", "cl-01", "cl-02")
+    assert cfg.conditions == (
+        "nm-01",
+        "nm-02",
+        "nm-03",
+        "nm-04",
+        "nm-05",
+        "nm-06",
+        "bg-01",
+        "bg-02",
+        "cl-01",
+        "cl-02",
+    )
     assert cfg.views == ("000", "018", "036", "054", "072", "090", "108", "126", "144", "162", "180")
     assert cfg.n_sequences == 124 * 10 * 11
 
 
-@pytest.mark.parametrize(("name", "subjects", "train", "frames"), [("default", 60, 34, 30), ("tiny", 8, 4, 12)])
+@pytest.mark.parametrize(
+    ("name", "subjects", "train", "frames"), [("default", 60, 34, 30), ("tiny", 8, 4, 12)]
+)
 def test_demo_and_test_presets(name: str, subjects: int, train: int, frames: int) -> None:
     cfg = get_preset(name, seed=3)
     assert (cfg.n_subjects, cfg.n_train, cfg.frames, cfg.seed) == (subjects, train, frames, 3)

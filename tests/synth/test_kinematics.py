@@ -1,4 +1,5 @@
 """Joint-angle curves, body and style sampling, and forward kinematics of the walk."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,8 +18,12 @@ def test_fit_curve_recovers_a_sinusoid_and_templates_match_winter_norms() -> Non
     assert np.allclose(c(ph), 10 + 20 * np.cos(2 * np.pi * (ph - 0.1)), atol=0.3)
     knee, hip = TEMPLATES["knee"](ph), TEMPLATES["hip"](ph)
     assert 55 < knee.max() < 66 and 0.62 < ph[knee.argmax()] < 0.78  # peak swing flexion
-    assert 25 < hip.max() < 33 and -13 < hip.min() < -6  # flexion at heel strike / late swing, extension near 50 %
-    assert Curve(1.0, (2j,)).scaled(0.5, 1.0)(np.array([0.25]))[0] == pytest.approx(2.0 - 1.0)  # Re(j·2j)/2 = -1
+    assert (
+        25 < hip.max() < 33 and -13 < hip.min() < -6
+    )  # flexion at heel strike / late swing, extension near 50 %
+    assert Curve(1.0, (2j,)).scaled(0.5, 1.0)(np.array([0.25]))[0] == pytest.approx(
+        2.0 - 1.0
+    )  # Re(j·2j)/2 = -1
 
 
 def test_rotations_follow_the_stated_conventions() -> None:
@@ -49,8 +54,14 @@ def test_walk_keeps_feet_on_the_floor_and_matches_the_stride() -> None:
     p = sk.points
     assert sk.stride == pytest.approx(style.stride * body.height, rel=0.05)
     assert sk.speed == pytest.approx(sk.stride * style.cadence / 120, rel=1e-6)
-    soles = np.minimum.reduce([p["l_heel"][:, 2] - body.heel_r, p["r_heel"][:, 2] - body.heel_r,
-                               p["l_toe"][:, 2] - body.toe_r, p["r_toe"][:, 2] - body.toe_r])
+    soles = np.minimum.reduce(
+        [
+            p["l_heel"][:, 2] - body.heel_r,
+            p["r_heel"][:, 2] - body.heel_r,
+            p["l_toe"][:, 2] - body.toe_r,
+            p["r_toe"][:, 2] - body.toe_r,
+        ]
+    )
     assert np.abs(soles).max() < 0.03 * body.height  # only the bob gain lifts or sinks the body a little
     # The stance ankle barely slides: in the first 30 % of the right leg's cycle it moves < 10 % of a stride.
     cycle_frames = int(sk.cycle_s * fps)
@@ -73,6 +84,6 @@ def test_sequence_variation_and_carry_mods() -> None:
     assert sa != sb and a.cadence != b.cadence and 0.8 <= sa <= 1.2
     free = simulate_walk(body, style, 60, 25.0, 0.3)
     held = simulate_walk(body, style, 60, 25.0, 0.3, CarryMods(arm_swing=(1.0, 0.2)))
-    swing = lambda sk, s: np.ptp(sk.points[f"{s}_wrist"][:, 0] - sk.points["pelvis"][:, 0])  # noqa: E731
+    swing = lambda sk, s: np.ptp(sk.points[f"{s}_wrist"][:, 0] - sk.points["pelvis"][:, 0])
     assert swing(held, "r") < 0.5 * swing(free, "r")
     assert swing(held, "l") == pytest.approx(swing(free, "l"))

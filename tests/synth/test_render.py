@@ -1,4 +1,5 @@
 """Camera, rasteriser and simulated pose estimator."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,7 +21,9 @@ def test_view_conventions() -> None:
     front, back = _camera(0.0), _camera(180.0)
     assert front.project(fwd)[1][0, 0] < front.project(-fwd)[1][0, 0]  # 0°: walking towards the camera
     assert back.project(fwd)[1][0, 0] > back.project(-fwd)[1][0, 0]  # 180°: walking away
-    assert front.project(left)[0][0, 0, 0] > 64 > back.project(left)[0][0, 0, 0]  # facing the camera: left on the right
+    assert (
+        front.project(left)[0][0, 0, 0] > 64 > back.project(left)[0][0, 0, 0]
+    )  # facing the camera: left on the right
     up = np.array([[[0, 0, 1.0]]])
     assert front.project(up)[0][0, 0, 1] == pytest.approx(64 - 60, abs=0.5)  # image y points down
 
@@ -42,9 +45,15 @@ def test_rasterise_fills_parts_in_depth_order() -> None:
     cam = _camera(90.0, t)  # camera on the -y side
     near = np.tile([0.0, -0.3, 0.0], (t, 1))
     far = np.tile([0.0, 0.3, 0.0], (t, 1))
-    parts = [Part("near", [sphere(near, 0.3)]), Part("far", [sphere(far, 0.5)]),
-             Part("stick", capsule(np.tile([-0.8, 0, -0.5], (t, 1)), np.tile([-0.8, 0, 0.5], (t, 1)), 0.05, 0.05)),
-             Part("box", [ellipsoid(np.tile([0.8, 0, 0], (t, 1)), np.broadcast_to(np.eye(3), (t, 3, 3)), (0.1, 0.1, 0.1))])]
+    parts = [
+        Part("near", [sphere(near, 0.3)]),
+        Part("far", [sphere(far, 0.5)]),
+        Part("stick", capsule(np.tile([-0.8, 0, -0.5], (t, 1)), np.tile([-0.8, 0, 0.5], (t, 1)), 0.05, 0.05)),
+        Part(
+            "box",
+            [ellipsoid(np.tile([0.8, 0, 0], (t, 1)), np.broadcast_to(np.eye(3), (t, 3, 3)), (0.1, 0.1, 0.1))],
+        ),
+    ]
     labels = rasterise(parts, cam, 128, 128)
     assert labels.shape == (t, 128, 128) and labels.dtype == np.uint8
     assert labels[0, 64, 64] == 1  # the nearer sphere covers the farther one at the centre

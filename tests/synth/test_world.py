@@ -1,4 +1,5 @@
 """Generating single sequences: shapes, determinism, variation, covariates, views, keypoints, errors."""
+
 from __future__ import annotations
 
 import json
@@ -13,13 +14,13 @@ from gaitforge.synth.world import identity
 CFG = get_preset("tiny", seed=0)
 
 
-def _torso_width(raw, rows=(0.30, 0.45)) -> float:  # noqa: ANN001
+def _torso_width(raw, rows=(0.30, 0.45)) -> float:
     """Mean foreground width (pixels) of the rows between the given fractions of the body's height, from the top."""
     widths = []
     for f in raw.frames:
         ys = np.nonzero(f.any(1))[0]
         top, h = ys.min(), ys.max() - ys.min() + 1
-        band = f[top + int(rows[0] * h): top + int(rows[1] * h)] > 0
+        band = f[top + int(rows[0] * h) : top + int(rows[1] * h)] > 0
         widths.append(band.sum(1).mean())
     return float(np.mean(widths))
 
@@ -79,7 +80,10 @@ def test_coat_widens_the_torso_and_bags_add_area() -> None:
         # The coat hides the thighs: the thigh parts are barely visible in CL.
         thigh = [cl.part_names.index(n) + 1 for n in ("l_thigh", "r_thigh")]
         assert np.isin(cl.labels, thigh).mean() < 0.6 * np.isin(nm.labels, thigh).mean()
-    areas = {c: np.mean([(render_raw(CFG, i, c, "090").frames > 0).sum() for i in range(4)]) for c in ("nm-01", "bg-01")}
+    areas = {
+        c: np.mean([(render_raw(CFG, i, c, "090").frames > 0).sum() for i in range(4)])
+        for c in ("nm-01", "bg-01")
+    }
     assert areas["bg-01"] > 1.05 * areas["nm-01"]
 
 
@@ -111,7 +115,11 @@ def test_confident_keypoints_lie_on_the_silhouette(condition: str, view: str) ->
 
 def test_artefacts_damage_frames_deterministically() -> None:
     cfg = get_preset("tiny", artefacts=ArtefactConfig(edge_noise=0.2, holes=2, blobs=1))
-    clean, a, b = render_raw(CFG, 0, "nm-01", "090"), render_raw(cfg, 0, "nm-01", "090"), render_raw(cfg, 0, "nm-01", "090")
+    clean, a, b = (
+        render_raw(CFG, 0, "nm-01", "090"),
+        render_raw(cfg, 0, "nm-01", "090"),
+        render_raw(cfg, 0, "nm-01", "090"),
+    )
     assert np.array_equal(a.frames, b.frames)
     changed = (a.frames != clean.frames).mean()
     assert 0.0 < changed < 0.1

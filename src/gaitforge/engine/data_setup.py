@@ -1,4 +1,5 @@
 """From ``cfg.data`` to a store, a partition and loaders: the one place the engine turns data config into objects."""
+
 from __future__ import annotations
 
 import json
@@ -10,10 +11,18 @@ from pathlib import Path
 from gaitforge.config import Config, FrameConfig
 from gaitforge.data.batch import Batch
 from gaitforge.data.frame_sampling import FrameSampler
-from gaitforge.data.loaders import make_eval_loader, make_train_loader
+from gaitforge.data.loaders import make_train_loader
 from gaitforge.data.store import SequenceStore
 
-__all__ = ["Partition", "TrainData", "build_train_data", "frame_sampler", "load_partition", "open_store", "resolve_store"]
+__all__ = [
+    "Partition",
+    "TrainData",
+    "build_train_data",
+    "frame_sampler",
+    "load_partition",
+    "open_store",
+    "resolve_store",
+]
 
 logger = logging.getLogger(__name__)
 PARTITION_NAME = "partition.json"
@@ -94,11 +103,19 @@ class TrainData:
         """Batches ``start_iteration, start_iteration + 1, …`` (the same batches whatever the start)."""
         d = self.cfg.data
         loader = make_train_loader(
-            self.store, p=d.p, k=d.k, frame_sampler=frame_sampler(d.train_frames), transform=d.transforms,
-            modalities=d.modalities, indices=self.indices,
+            self.store,
+            p=d.p,
+            k=d.k,
+            frame_sampler=frame_sampler(d.train_frames),
+            transform=d.transforms,
+            modalities=d.modalities,
+            indices=self.indices,
             label_map={name: i for i, name in enumerate(self.label_names)},
-            seed=self.cfg.train.seed, start_iteration=start_iteration, num_batches=None,
-            num_workers=d.num_workers, pin_memory=False,
+            seed=self.cfg.train.seed,
+            start_iteration=start_iteration,
+            num_batches=None,
+            num_workers=d.num_workers,
+            pin_memory=False,
         )
         yield from loader
 

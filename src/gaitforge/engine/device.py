@@ -1,4 +1,5 @@
 """Device choice and seeding."""
+
 from __future__ import annotations
 
 import random

@@ -1,4 +1,5 @@
 """Embed a test set with a model and score it under the dataset's protocol."""
+
 from __future__ import annotations
 
 import logging
@@ -41,14 +42,26 @@ class EmbeddingSet:
 
 
 @torch.no_grad()
-def embed_sequences(model: torch.nn.Module, store: SequenceStore, indices: list[int], cfg: Config,
-                    device: torch.device | None = None, progress: bool = True) -> EmbeddingSet:
+def embed_sequences(
+    model: torch.nn.Module,
+    store: SequenceStore,
+    indices: list[int],
+    cfg: Config,
+    device: torch.device | None = None,
+    progress: bool = True,
+) -> EmbeddingSet:
     """Embeddings ``[N, C, P]`` of the store sequences ``indices`` (every frame, up to ``data.test_frames.max_all``)."""
     device = device or torch.device("cpu")
     d = cfg.data
-    loader = make_eval_loader(store, indices=indices, batch_size=cfg.eval.batch_size,
-                              frame_sampler=frame_sampler(d.test_frames), transform=d.test_transforms,
-                              modalities=d.modalities, num_workers=d.num_workers)
+    loader = make_eval_loader(
+        store,
+        indices=indices,
+        batch_size=cfg.eval.batch_size,
+        frame_sampler=frame_sampler(d.test_frames),
+        transform=d.test_transforms,
+        modalities=d.modalities,
+        num_workers=d.num_workers,
+    )
     was_training = model.training
     model.eval()
     chunks: list[np.ndarray] = []
@@ -67,9 +80,17 @@ def embed_sequences(model: torch.nn.Module, store: SequenceStore, indices: list[
     return EmbeddingSet(np.concatenate(chunks).astype(np.float32), np.array(labels), np.array(types), np.array(views))
 
 
-def evaluate_model(model: torch.nn.Module, cfg: Config, store: SequenceStore, partition: Partition,
-                   out_dir: Path | None = None, protocol: str | None = None, metric: str | None = None,
-                   device: torch.device | None = None, progress: bool = True, name: str = "") -> Any:
+def evaluate_model(
+    model: torch.nn.Module,
+    cfg: Config,
+    store: SequenceStore,
+    partition: Partition,
+    out_dir: Path | None = None,
+    protocol: str | None = None,
+    metric: str | None = None,
+    device: torch.device | None = None,
+    progress: bool = True,
+) -> Any:
     """Embed the partition's test subjects and score them; writes results.json, embeddings.npz and plots to ``out_dir``."""
     from gaitforge.evaluation import protocol_for_dataset, score_embeddings
 
@@ -79,20 +100,29 @@ def evaluate_model(model: torch.nn.Module, cfg: Config, store: SequenceStore, pa
     emb = embed_sequences(model, store, indices, cfg, device=device, progress=progress)
     protocol = protocol or cfg.eval.protocol or protocol_for_dataset(cfg.data.dataset)
     result = score_embeddings(
-        protocol, emb.embeddings, emb.labels, emb.types, emb.views, metric=metric or cfg.eval.metric,
+        protocol,
+        emb.embeddings,
+        emb.labels,
+        emb.types,
+        emb.views,
+        metric=metric or cfg.eval.metric,
         cross_view_gallery=cfg.eval.cross_view_gallery,
-        partition={"TRAIN_SET": list(partition.train), "TEST_SET": list(partition.test),
-                   "PROBE_SET": list(partition.probe)} if partition.probe else None,
+        partition={
+            "TRAIN_SET": list(partition.train),
+            "TEST_SET": list(partition.test),
+            "PROBE_SET": list(partition.probe),
+        }
+        if partition.probe
+        else None,
     )
     if out_dir is not None:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         emb.save_npz(out_dir / "embeddings.npz")
         result.save_json(out_dir / "results.json")
-        try:
-            result.save_plots(out_dir, title=name or cfg.name)
-        except Exception as exc:  # plotting is a convenience; never lose the numbers for it
-            logger.warning("could not write plots to %s: %s", out_dir, exc)
+        from gaitforge.evaluation.plots import save_plots
+
+        save_plots(result, out_dir, stem=result.protocol)
     return result
 
 
@@ -101,6 +131,8 @@ def load_trained_model(target: str | Path, device: torch.device | None = None) -
     from gaitforge.engine.trainer import build_model_for
 
     target = Path(target)
+    if not target.exists():
+        raise FileNotFoundError(f"{target}: no run folder or checkpoint file there")
     ckpt = latest_checkpoint(target / "checkpoints") if target.is_dir() else target
     if ckpt is None:
         raise FileNotFoundError(f"{target}: no checkpoint found in {target / 'checkpoints'}")
@@ -111,9 +143,15 @@ def load_trained_model(target: str | Path, device: torch.device | None = None) -
     return model.to(device or "cpu"), cfg, ckpt
 
 
-def evaluate_checkpoint(target: str | Path, store: str | Path | None = None, partition: str | Path | None = None,
-                        protocol: str | None = None, metric: str | None = None, out_dir: Path | None = None,
-                        progress: bool = True) -> Any:
+def evaluate_checkpoint(
+    target: str | Path,
+    store: str | Path | None = None,
+    partition: str | Path | None = None,
+    protocol: str | None = None,
+    metric: str | None = None,
+    out_dir: Path | None = None,
+    progress: bool = True,
+) -> Any:
     """``gaitforge eval``: the run's own test set, or another store (cross-domain: train on one dataset, test on another)."""
     device = resolve_device("auto")
     model, cfg, ckpt = load_trained_model(target, device)
@@ -124,5 +162,6 @@ def evaluate_checkpoint(target: str | Path, store: str | Path | None = None, par
         st, part = open_store(cfg, workdir=ckpt.parent.parent.parent, progress=progress)
     out = out_dir or ckpt.parent.parent / "eval"
     logger.info("evaluating %s on %s", ckpt, st.root)
-    return evaluate_model(model, cfg, st, part, out_dir=out, protocol=protocol, metric=metric, device=device,
-                          progress=progress)
+    return evaluate_model(
+        model, cfg, st, part, out_dir=out, protocol=protocol, metric=metric, device=device, progress=progress
+    )

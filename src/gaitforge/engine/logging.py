@@ -1,4 +1,5 @@
 """Run logging: scalars to TensorBoard (when available) and to ``metrics.jsonl``, one JSON object per log step."""
+
 from __future__ import annotations
 
 import json

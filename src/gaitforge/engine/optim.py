@@ -1,4 +1,5 @@
 """Optimisers and learning-rate schedules from typed config."""
+
 from __future__ import annotations
 
 import math
@@ -18,8 +19,9 @@ def build_optimizer(model: nn.Module, cfg: OptimizerConfig) -> torch.optim.Optim
         raise ValueError("model has no trainable parameters; training-free models are evaluated with `gaitforge eval`")
     name = cfg.name.lower()
     if name == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
-                               nesterov=cfg.nesterov)
+        return torch.optim.SGD(
+            params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, nesterov=cfg.nesterov
+        )
     if name == "adamw":
         decay = [p for p in params if p.ndim > 1]
         no_decay = [p for p in params if p.ndim <= 1]
@@ -45,7 +47,9 @@ def lr_factor(cfg: SchedulerConfig, iteration: int, total: int) -> float:
     raise ValueError(f"scheduler.name: unknown schedule {cfg.name!r}; expected 'multistep', 'cosine' or 'constant'")
 
 
-def build_scheduler(optimizer: torch.optim.Optimizer, cfg: SchedulerConfig, total: int) -> torch.optim.lr_scheduler.LambdaLR:
+def build_scheduler(
+    optimizer: torch.optim.Optimizer, cfg: SchedulerConfig, total: int
+) -> torch.optim.lr_scheduler.LambdaLR:
     """A per-iteration schedule (step it once per training iteration). ``min_lr`` is a fraction of the base rate."""
     lr_factor(cfg, 0, total)  # validates the name before training starts
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda it: lr_factor(cfg, it, total))

@@ -4,6 +4,7 @@ CPU or one GPU with no launcher; AMP on CUDA; checkpoints (model, optimiser, sch
 RNG states) written atomically; ``resume=True`` continues exactly where the last checkpoint stopped: batches are
 a pure function of (seed, iteration), so N straight iterations equal N/2 + resume + N/2.
 """
+
 from __future__ import annotations
 
 import logging
@@ -57,8 +58,14 @@ def build_model_for(cfg: Config, num_classes: int) -> torch.nn.Module:
         raise ValueError(f"model.args: {exc}") from exc
 
 
-def train(cfg: Config, run_dir: str | Path, resume: bool = False, progress: bool = True,
-          data: TrainData | None = None, stop_at: int | None = None) -> TrainResult:
+def train(
+    cfg: Config,
+    run_dir: str | Path,
+    resume: bool = False,
+    progress: bool = True,
+    data: TrainData | None = None,
+    stop_at: int | None = None,
+) -> TrainResult:
     """Train ``cfg`` into ``run_dir`` (config, checkpoints, metrics, TensorBoard scalars).
 
     Args:
@@ -104,17 +111,20 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, progress: bool
         logger.info("resumed from %s at iteration %d", last, start)
 
     def save(iteration: int) -> Path:
-        path = save_checkpoint(ckpt_dir / checkpoint_name(iteration), {
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "scaler": scaler.state_dict() if use_amp else {},
-            "iteration": iteration,
-            "config": config_to_dict(cfg),
-            "num_classes": data.num_classes,
-            "label_names": list(data.label_names),
-            "rng": capture_rng_state(),
-        })
+        path = save_checkpoint(
+            ckpt_dir / checkpoint_name(iteration),
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "scaler": scaler.state_dict() if use_amp else {},
+                "iteration": iteration,
+                "config": config_to_dict(cfg),
+                "num_classes": data.num_classes,
+                "label_names": list(data.label_names),
+                "rng": capture_rng_state(),
+            },
+        )
         prune_checkpoints(ckpt_dir, cfg.train.keep_checkpoints)
         return path
 
@@ -125,7 +135,7 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, progress: bool
     bar = tqdm(total=total, initial=start, desc="train", unit="it", disable=not progress, dynamic_ncols=True)
     try:
         end = total if stop_at is None else min(total, stop_at)
-        for iteration, batch in zip(range(start, end), data.batches(start)):
+        for iteration, batch in zip(range(start, end), data.batches(start), strict=False):
             batch = batch.to(device, non_blocking=True)
             with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
                 output = model(batch)
@@ -152,5 +162,10 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, progress: bool
         run_log.close()
     if checkpoint is None:
         raise RuntimeError(f"training produced no checkpoint in {ckpt_dir} (iterations={total}, start={start})")
-    return TrainResult(run_dir=run_dir, checkpoint=checkpoint, iterations=end, last_stats=last_stats,
-                       seconds=time.perf_counter() - started)
+    return TrainResult(
+        run_dir=run_dir,
+        checkpoint=checkpoint,
+        iterations=end,
+        last_stats=last_stats,
+        seconds=time.perf_counter() - started,
+    )

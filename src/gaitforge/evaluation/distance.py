@@ -6,8 +6,9 @@ a per-part distance over the parts:
 * ``euc``: ``d_k(x, y) = sqrt(relu(|x_k|^2 + |y_k|^2 - 2 x_k.y_k))`` in float32, then ``sum_k d_k / P``;
 * ``cos``: part vectors L2-normalised over channels (eps 1e-12), then ``1 - sum_k x_k.y_k / P``.
 
-Smaller is more similar for both. The float32 operation order is the peer's, so two identical embeddings get
-the same small positive ``euc`` distance the peer reports (float32 cancellation), not 0.
+Smaller is more similar for both. Everything is float32 in the peer's operation order (per-part distance, then
+parts added left to right), so two identical embeddings get the same small positive ``euc`` distance the peer
+reports (float32 cancellation), not 0.
 
 The full ``[n, m]`` matrix is never needed: :func:`iter_distance_chunks` yields row blocks whose size follows
 a memory cap. Rows are computed in fixed tiles of :data:`TILE_ROWS` probe rows (the last tile zero-padded)
@@ -42,9 +43,9 @@ logger = logging.getLogger(__name__)
 
 METRICS = ("euc", "cos")
 #: Probe rows per matrix-multiply tile (shrunk only when one tile would not fit the memory cap).
-TILE_ROWS = 128
-#: Elements of one ``[P, T, W]`` tile buffer (sets the gallery columns W per tile).
-TILE_ELEMENTS = 2**21
+TILE_ROWS = 512
+#: Elements of one ``[T, W]`` multiply buffer (sets the gallery columns W per tile).
+TILE_ELEMENTS = 2**23
 #: Default working-memory cap of the chunked evaluation, in MiB.
 DEFAULT_MEMORY_LIMIT_MB = 256
 
@@ -124,34 +125,48 @@ class PreparedGallery:
         return int(self.parts.shape[0])
 
 
-def _column_block(num_parts: int, tile_rows: int, num_gallery: int) -> int:
-    """Gallery columns per multiply tile: about :data:`TILE_ELEMENTS` per ``[P, T, W]`` buffer."""
-    return max(1, min(num_gallery, max(256, TILE_ELEMENTS // max(1, num_parts * tile_rows))))
+def _column_block(tile_rows: int, num_gallery: int) -> int:
+    """Gallery columns per multiply tile: about :data:`TILE_ELEMENTS` per ``[T, W]`` buffer."""
+    return max(1, min(num_gallery, max(256, TILE_ELEMENTS // tile_rows)))
 
 
 def _tile_distances(
-    xp: torch.Tensor, xsq: torch.Tensor | None, gallery: PreparedGallery, out: torch.Tensor, rows: int
+    xp: torch.Tensor,
+    xsq: torch.Tensor | None,
+    gallery: PreparedGallery,
+    out: torch.Tensor,
+    rows: int,
+    mm: torch.Tensor,
+    buf: torch.Tensor,
 ) -> None:
     """Distances of one padded probe tile ``xp`` ``[P, T, C]`` into the first ``rows`` rows of ``out``.
 
-    All parts are handled by one batched multiply and one pass of each element-wise step over ``[P, T, W]``
-    (few large operations: fast on a busy machine too); the sum over parts runs over the outer dimension,
-    which accumulates part by part in order, exactly as the peer's loop does.
+    Per gallery column block and part: one ``[T, C] x [C, W]`` multiply into ``mm`` and the element-wise steps
+    in ``buf`` (both ``[T, W]``), accumulated part by part in order, as the peer's loop does.
     """
-    num_parts, tile, _ = xp.shape
+    num_parts = xp.shape[0]
     m = gallery.num_rows
-    width = _column_block(num_parts, tile, m)
+    width = mm.shape[1]
     for c0 in range(0, m, width):
         c1 = min(c0 + width, m)
         o = out[:rows, c0:c1]
-        mm = torch.bmm(xp, gallery.parts[:, c0:c1].transpose(1, 2))  # [P, T, w]
+        mmw, bufw = mm[:, : c1 - c0], buf[:, : c1 - c0]
+        for k in range(num_parts):
+            torch.mm(xp[k], gallery.parts[k, c0:c1].t(), out=mmw)  # [T, w]
+            if gallery.metric == "cos":
+                src = mmw
+            else:
+                torch.add(xsq[k][:, None], gallery.sq[k, c0:c1][None, :], out=bufw)  # |x|^2 + |y|^2
+                bufw.sub_(mmw, alpha=2).clamp_(min=0).sqrt_()
+                src = bufw
+            if k == 0:
+                o.copy_(src[:rows])
+            else:
+                o.add_(src[:rows])
         if gallery.metric == "cos":
-            acc = mm.sum(0)
-            o.copy_(acc[:rows]).div_(num_parts).neg_().add_(1)  # 1 - sum/P
+            o.div_(num_parts).neg_().add_(1)  # 1 - sum/P
         else:
-            buf = xsq[:, :, None] + gallery.sq[:, None, c0:c1]  # |x|^2 + |y|^2
-            buf.sub_(mm, alpha=2).clamp_(min=0).sqrt_()
-            o.copy_(buf.sum(0)[:rows]).div_(num_parts)
+            o.div_(num_parts)
 
 
 def distance_rows(
@@ -183,13 +198,15 @@ def distance_rows(
     out = out[:b, : gallery.num_rows]
     if gallery.num_rows == 0:
         return out
+    width = _column_block(tile_rows, gallery.num_rows)
+    mm, buf = torch.empty(tile_rows, width), torch.empty(tile_rows, width)
     for r0 in range(0, b, tile_rows):
         r1 = min(r0 + tile_rows, b)
         tile = x[r0:r1]
         if r1 - r0 < tile_rows:  # zero-pad: every tile has the same shape
             tile = torch.cat([tile, tile.new_zeros((tile_rows - (r1 - r0), *tile.shape[1:]))])
         xp, xsq = _to_parts(tile, gallery.metric)
-        _tile_distances(xp, xsq, gallery, out[r0:r1], r1 - r0)
+        _tile_distances(xp, xsq, gallery, out[r0:r1], r1 - r0, mm, buf)
     return out
 
 
@@ -214,7 +231,8 @@ def chunk_rows_for(num_gallery: int, memory_limit_mb: float, bytes_per_element: 
 
     Args:
         num_gallery: Gallery size M.
-        memory_limit_mb: Cap on the chunk working set (distance block plus the reducers' temporaries).
+        memory_limit_mb: Cap on the chunk working set (distance block, the reducers' temporaries and the two
+            ``[T, W]`` multiply buffers).
         bytes_per_element: Working bytes per distance entry.
 
     Returns:
@@ -228,10 +246,14 @@ def chunk_rows_for(num_gallery: int, memory_limit_mb: float, bytes_per_element: 
         raise ValueError(f"memory_limit_mb must be positive, got {memory_limit_mb}")
     budget = int(memory_limit_mb * 2**20)
     per_row = max(1, num_gallery) * bytes_per_element
-    fit = max(0, budget - 3 * 4 * TILE_ELEMENTS) // per_row  # three [P, T, W] float32 tile buffers
+
+    def buffers(tile: int) -> int:
+        return 2 * 4 * tile * _column_block(tile, max(1, num_gallery))
+
     tile = TILE_ROWS
-    while tile > 1 and tile > fit:
+    while tile > 1 and buffers(tile) + tile * per_row > budget:
         tile //= 2
+    fit = max(0, budget - buffers(tile)) // per_row
     if fit < 1:
         logger.warning(
             "memory cap %.0f MiB is below one probe row against %d gallery rows (%.1f MiB); using one row",

@@ -122,8 +122,8 @@ def ranking_stats(dist: torch.Tensor, match: torch.Tensor, valid: torch.Tensor |
     else:
         # bucket each non-match by the number of true matches strictly closer than it
         bucket = torch.searchsorted(match_d.contiguous(), neg_d.contiguous(), side="left")  # [B, M] in 0..R
-        offsets = torch.arange(b, dtype=torch.int64)[:, None] * (r_max + 1)
-        hist = torch.bincount((bucket + offsets).view(-1), minlength=b * (r_max + 1)).view(b, r_max + 1)
+        bucket.add_(torch.arange(b, dtype=torch.int64)[:, None] * (r_max + 1))  # row offsets, in place
+        hist = torch.bincount(bucket.view(-1), minlength=b * (r_max + 1)).view(b, r_max + 1)
         before = hist.cumsum(dim=1)[:, :r_max]
     j = torch.arange(r_max, dtype=torch.int64)
     positions = (before + j[None, :]).numpy()  # [B, R], rank of the j-th true match

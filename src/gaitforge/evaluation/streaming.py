@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from .distance import DEFAULT_MEMORY_LIMIT_MB, PreparedGallery, iter_distance_chunks
 from .metrics import first_match_positions, ranking_stats, smallest_k
@@ -75,7 +76,7 @@ class FirstMatchReducer:
         first: int64 ``[N, G]``; -1 where the group holds no true match.
     """
 
-    bytes_per_element = 12
+    bytes_per_element = 8
 
     def __init__(
         self,
@@ -105,7 +106,7 @@ class RankingReducer:
         ap, inp: float64 ``[N]`` (NaN without a true match).
     """
 
-    bytes_per_element = 36
+    bytes_per_element = 24
 
     def __init__(
         self,
@@ -140,7 +141,7 @@ class TopKReducer:
         values: float32 ``[N, k]`` their distances.
     """
 
-    bytes_per_element = 6
+    bytes_per_element = 4
 
     def __init__(self, num_probes: int, k: int, num_gallery: int) -> None:
         self.k = min(k, num_gallery)
@@ -182,7 +183,12 @@ def scan(
     elif gallery_rows is not None:
         raise ValueError("gallery_rows needs raw gallery embeddings, not a PreparedGallery")
     bpe = 4 + sum(r.bytes_per_element for r in reducers)
+    n = len(probe_rows) if probe_rows is not None else len(probe)
     chunks = iter_distance_chunks(probe, gallery, memory_limit_mb, bpe, chunk_rows, probe_rows)
-    for start, stop, dist in chunks:
-        for reducer in reducers:
-            reducer.update(start, stop, dist)
+    # progress only for long runs on a terminal (tqdm's disable=None turns it off when not a TTY)
+    big = n * gallery.num_rows * gallery.num_parts > 2e9
+    with tqdm(total=n, unit="probe", desc="scoring", leave=False, disable=None if big else True) as bar:
+        for start, stop, dist in chunks:
+            for reducer in reducers:
+                reducer.update(start, stop, dist)
+            bar.update(stop - start)

@@ -19,6 +19,7 @@ __all__ = [
     "ImportReport",
     "SequenceFolder",
     "find_sequence_folders",
+    "import_folders",
     "load_partition",
     "partition_sets",
     "run_jobs",
@@ -133,15 +134,11 @@ def find_sequence_folders(root: Path, report: ImportReport) -> list[SequenceFold
     for subj in _subdirs(root):
         types = _subdirs(subj)
         if not types:
-            report.problem(
-                subj.relative_to(root).as_posix(), "empty_folder", "subject folder has no type folders"
-            )
+            report.problem(subj.relative_to(root).as_posix(), "empty_folder", "subject folder has no type folders")
         for typ in types:
             views = _subdirs(typ)
             if not views:
-                report.problem(
-                    typ.relative_to(root).as_posix(), "empty_folder", "type folder has no view folders"
-                )
+                report.problem(typ.relative_to(root).as_posix(), "empty_folder", "type folder has no view folders")
             found.extend(SequenceFolder(subj.name, typ.name, v.name, v) for v in views)
     return found
 
@@ -195,3 +192,65 @@ def run_jobs(fn: Callable[[J], R], jobs: list[J], workers: int, progress: bool, 
                 bar.update()
     finally:
         bar.close()
+
+
+#: Turns one job's output into ``(arrays by modality, extra meta)``, or ``None`` after reporting a problem.
+Convert = Callable[[dict[str, Any], "SequenceFolder", "ImportReport"], "tuple[dict[str, Any], dict[str, Any]] | None"]
+
+
+def import_folders(
+    root: str | Path,
+    store_root: str | Path,
+    job: Callable[[tuple[SequenceFolder, Any]], dict[str, Any]],
+    job_arg: Any,
+    convert: Convert,
+    *,
+    source: str,
+    workers: int,
+    progress: bool,
+    partition: str | Path | Mapping[str, Iterable[str]] | None,
+    overwrite: bool,
+) -> ImportReport:
+    """The loop every importer shares: walk ``root``, filter by partition, skip stored keys, run ``job`` per folder
+    in workers, ``convert`` its output and append the sequence to the store (resumable: keys already there are
+    skipped). Bad data is reported per sequence, never raised.
+    """
+    from gaitforge.data.sequence import Sequence
+    from gaitforge.data.store import StoreWriter
+
+    root, store_root = Path(root), Path(store_root)
+    report = ImportReport(root, store_root)
+    folders = find_sequence_folders(root, report)
+    if not folders:
+        return report
+    sets = load_partition(partition)
+    writer = StoreWriter(store_root, overwrite=True) if overwrite else StoreWriter(store_root, append=True)
+    with writer:
+        jobs = []
+        for f in folders:
+            if sets is not None and not partition_sets(sets, f):
+                report.excluded.append(f.key)
+            elif f.key in writer:
+                report.skipped_existing.append(f.key)
+            else:
+                jobs.append((f, job_arg))
+        for out in run_jobs(job, jobs, workers, progress, f"import {source}"):
+            folder: SequenceFolder = out["folder"]
+            if "error" in out:
+                report.problem(folder.key, *out["error"])
+                continue
+            converted = convert(out, folder, report)
+            if converted is None:
+                continue
+            arrays, extra = converted
+            meta: dict[str, Any] = {"source": source, "path": folder.path.relative_to(root).as_posix(), **extra}
+            if sets is not None:
+                meta["sets"] = partition_sets(sets, folder)
+            try:
+                writer.add(Sequence(folder.subject, folder.condition, folder.view, arrays, meta))
+            except ValueError as exc:
+                report.problem(folder.key, "invalid", str(exc))
+                continue
+            report.imported.append(folder.key)
+    logger.info("import %s → %s: %s", root, store_root, report.summary())
+    return report

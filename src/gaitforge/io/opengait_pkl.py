@@ -18,16 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from gaitforge.data.sequence import Sequence
-from gaitforge.data.store_writer import StoreWriter
-from gaitforge.io.common import (
-    ImportReport,
-    SequenceFolder,
-    find_sequence_folders,
-    load_partition,
-    partition_sets,
-    run_jobs,
-)
+from gaitforge.io.common import ImportReport, SequenceFolder, import_folders
 from gaitforge.io.safe_pickle import RefusedPickleError, load_numpy_pickle
 
 __all__ = ["DEFAULT_MODALITY_MAP", "guess_modality", "import_opengait_pkl"]
@@ -137,49 +128,25 @@ def import_opengait_pkl(
         The report. Refused pickles (a global other than numpy's), unreadable files, arrays that break the
         store contract and empty folders are reported per sequence; the sequence is skipped.
     """
-    root, store_root = Path(root), Path(store_root)
-    report = ImportReport(root, store_root)
-    folders = find_sequence_folders(root, report)
-    if not folders:
-        return report
-    sets = load_partition(partition)
     mapping = tuple((modality_map or DEFAULT_MODALITY_MAP).items())
-    writer = StoreWriter(store_root, overwrite=True) if overwrite else StoreWriter(store_root, append=True)
-    with writer:
-        jobs = []
-        for f in folders:
-            if sets is not None and not partition_sets(sets, f):
-                report.excluded.append(f.key)
-            elif f.key in writer:
-                report.skipped_existing.append(f.key)
-            else:
-                jobs.append((f, mapping))
-        for out in run_jobs(_load_job, jobs, workers, progress, "import pkl"):
-            folder: SequenceFolder = out["folder"]
-            if "error" in out:
-                report.problem(folder.key, *out["error"])
-                continue
-            if out["unknown"]:
-                report.warnings.append(
-                    f"{folder.key}: files matching no modality pattern ignored: {out['unknown']}"
-                )
-            if not out["arrays"]:
-                report.problem(
-                    folder.key, "unknown_file", f"no file matches a modality pattern: {out['unknown']}"
-                )
-                continue
-            meta: dict[str, Any] = {
-                "source": "opengait_pkl",
-                "path": folder.path.relative_to(root).as_posix(),
-                "files": out["files"],
-            }
-            if sets is not None:
-                meta["sets"] = partition_sets(sets, folder)
-            try:
-                writer.add(Sequence(folder.subject, folder.condition, folder.view, out["arrays"], meta))
-            except ValueError as exc:
-                report.problem(folder.key, "invalid", str(exc))
-                continue
-            report.imported.append(folder.key)
-    logger.info("import %s → %s: %s", root, store_root, report.summary())
-    return report
+    return import_folders(
+        root,
+        store_root,
+        _load_job,
+        mapping,
+        _to_arrays,
+        source="opengait_pkl",
+        workers=workers,
+        progress=progress,
+        partition=partition,
+        overwrite=overwrite,
+    )
+
+
+def _to_arrays(out: dict[str, Any], folder: SequenceFolder, report: ImportReport) -> tuple[dict, dict] | None:
+    if out["unknown"]:
+        report.warnings.append(f"{folder.key}: files matching no modality pattern ignored: {out['unknown']}")
+    if not out["arrays"]:
+        report.problem(folder.key, "unknown_file", f"no file matches a modality pattern: {out['unknown']}")
+        return None
+    return out["arrays"], {"files": out["files"]}

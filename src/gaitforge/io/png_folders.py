@@ -16,16 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from gaitforge.data.sequence import Sequence
-from gaitforge.data.store_writer import StoreWriter
-from gaitforge.io.common import (
-    ImportReport,
-    SequenceFolder,
-    find_sequence_folders,
-    load_partition,
-    partition_sets,
-    run_jobs,
-)
+from gaitforge.io.common import ImportReport, SequenceFolder, import_folders
 from gaitforge.preprocess.silhouette import (
     FEW_FRAMES_WARNING,
     NoValidFrameWarning,
@@ -84,49 +75,32 @@ def import_png_folders(
         The report: imported keys, skipped ones and every problem (missing root, empty folders, sequences with no
         valid frame, unreadable files), counted and named. Nothing is raised for bad data.
     """
-    root, store_root = Path(root), Path(store_root)
-    report = ImportReport(root, store_root)
-    folders = find_sequence_folders(root, report)
-    if not folders:
-        return report
-    sets = load_partition(partition)
     workers = min(4, os.cpu_count() or 1) if workers is None else workers
-    writer = StoreWriter(store_root, overwrite=True) if overwrite else StoreWriter(store_root, append=True)
-    with writer:
-        jobs = []
-        for f in folders:
-            if sets is not None and not partition_sets(sets, f):
-                report.excluded.append(f.key)
-            elif f.key in writer:
-                report.skipped_existing.append(f.key)
-            else:
-                jobs.append((f, img_size))
-        for out in run_jobs(_pretreat_job, jobs, workers, progress, "import png"):
-            folder: SequenceFolder = out["folder"]
-            if "error" in out:
-                report.problem(folder.key, *out["error"])
-                continue
-            frames: np.ndarray = out["frames"]
-            if frames.shape[0] == 0:
-                report.problem(
-                    folder.key,
-                    "no_valid_frames",
-                    f"none of {out['n_in']} frames survived pretreatment ({len(out['no_data'])} without data, "
-                    f"{len(out['no_center'])} without centre)",
-                )
-                continue
-            if frames.shape[0] < FEW_FRAMES_WARNING:
-                report.warnings.append(f"{folder.key}: only {frames.shape[0]} valid frames")
-            meta: dict[str, Any] = {
-                "source": "png_folders",
-                "path": folder.path.relative_to(root).as_posix(),
-                "frames_in": out["n_in"],
-                "dropped_no_data": out["no_data"],
-                "dropped_no_center": out["no_center"],
-            }
-            if sets is not None:
-                meta["sets"] = partition_sets(sets, folder)
-            writer.add(Sequence(folder.subject, folder.condition, folder.view, {"sil": frames}, meta))
-            report.imported.append(folder.key)
-    logger.info("import %s → %s: %s", root, store_root, report.summary())
-    return report
+    return import_folders(
+        root,
+        store_root,
+        _pretreat_job,
+        img_size,
+        _to_arrays,
+        source="png_folders",
+        workers=workers,
+        progress=progress,
+        partition=partition,
+        overwrite=overwrite,
+    )
+
+
+def _to_arrays(out: dict[str, Any], folder: SequenceFolder, report: ImportReport) -> tuple[dict, dict] | None:
+    frames: np.ndarray = out["frames"]
+    if frames.shape[0] == 0:
+        report.problem(
+            folder.key,
+            "no_valid_frames",
+            f"none of {out['n_in']} frames survived pretreatment ({len(out['no_data'])} without data, "
+            f"{len(out['no_center'])} without centre)",
+        )
+        return None
+    if frames.shape[0] < FEW_FRAMES_WARNING:
+        report.warnings.append(f"{folder.key}: only {frames.shape[0]} valid frames")
+    extra = {"frames_in": out["n_in"], "dropped_no_data": out["no_data"], "dropped_no_center": out["no_center"]}
+    return {"sil": frames}, extra

@@ -75,9 +75,7 @@ class RestrictedUnpickler(pickle.Unpickler):
             ) from None
 
     def persistent_load(self, pid: Any) -> Any:
-        raise RefusedPickleError(
-            f"{self.source}: refused persistent id {pid!r}; only numpy arrays may be loaded"
-        )
+        raise RefusedPickleError(f"{self.source}: refused persistent id {pid!r}; only numpy arrays may be loaded")
 
 
 def load_numpy_pickle(path: str | Path) -> np.ndarray:

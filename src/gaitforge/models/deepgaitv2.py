@@ -8,6 +8,8 @@ and a BNNeck. Module names equal OpenGait's ``DeepGaitV2`` (``layer0`` … ``lay
 
 Like the peer, the ``p3d`` and ``3d`` stages run over the whole frame axis: on packed input they see the
 neighbouring sequence at the boundaries (``mixes_packed_frames``); only the temporal pooling is per sequence.
+With ``isolate_packed_sequences=True`` the network runs on each packed sequence separately instead, so that an
+embedding does not depend on which sequences share its batch (not the peer's behaviour).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+import torch
 from torch import nn
 
 from gaitforge.data.batch import Batch
@@ -28,12 +31,21 @@ from gaitforge.models.blocks import (
     conv3x3,
     init_peer_parameters,
     residual_stage,
+    split_lengths,
     to_sequence_tensor,
 )
 
-__all__ = ["DeepGaitV2", "SkeletonGait", "deepgaitv2_stem"]
+__all__ = ["DeepGaitV2", "SkeletonGait", "deepgaitv2_stem", "packed_lengths"]
 
 logger = logging.getLogger(__name__)
+
+
+def packed_lengths(x: torch.Tensor, seq_lens: torch.Tensor) -> list[int]:
+    """Frame counts of packed ``[1, C, ΣT, h, w]`` input, checked against it."""
+    lengths = split_lengths(seq_lens)
+    if x.shape[0] != 1 or sum(lengths) != x.shape[2]:
+        raise ValueError(f"packed input {list(x.shape)} does not match seq_lens {lengths}")
+    return lengths
 
 
 def deepgaitv2_stem(in_channels: int, channels: int, blocks: int) -> tuple[nn.Module, nn.Module]:
@@ -46,7 +58,7 @@ def deepgaitv2_stem(in_channels: int, channels: int, blocks: int) -> tuple[nn.Mo
 
 
 class DeepGaitV2(GaitModel):
-    """DeepGaitV2 as a :class:`GaitModel`.
+    """DeepGaitV2 (Fan et al. 2023): residual 2D / pseudo-3D / 3D network, TP, HPP, FCs, BNNeck.
 
     Outputs: ``embeddings`` ``[B, C, P]`` (FC features), ``logits`` ``[B, N, P]``, extras
     ``bnneck_embeddings``. With ``inference_bnneck=True`` (the peer's ``use_emb2``, e.g. SkeletonGait)
@@ -63,6 +75,8 @@ class DeepGaitV2(GaitModel):
         bins: HPP strip counts (peer: 16).
         inference_bnneck: Use BNNeck features as ``embeddings`` (see above).
         modality: Key of ``Batch.inputs`` to read.
+        isolate_packed_sequences: Run packed sequences through the network one at a time (see the module
+            docstring); the peer mixes them.
     """
 
     def __init__(
@@ -76,6 +90,7 @@ class DeepGaitV2(GaitModel):
         bins: Sequence[int] = (16,),
         inference_bnneck: bool = False,
         modality: str = "sil",
+        isolate_packed_sequences: bool = False,
     ) -> None:
         super().__init__()
         if mode not in ("2d", "p3d", "3d"):
@@ -88,7 +103,8 @@ class DeepGaitV2(GaitModel):
         self.input_modalities = (modality,)
         self.in_channels = int(in_channels)
         self.mode = mode
-        self.mixes_packed_frames = mode != "2d"
+        self.isolate_packed_sequences = bool(isolate_packed_sequences) and mode != "2d"
+        self.mixes_packed_frames = mode != "2d" and not self.isolate_packed_sequences
         self.layer0, self.layer1 = deepgaitv2_stem(in_channels, c[0], int(layers[0]))
         stages = []
         for i, stride in ((1, 2), (2, 2), (3, 1)):
@@ -109,6 +125,11 @@ class DeepGaitV2(GaitModel):
             }
         init_peer_parameters(self)
 
+    def _backbone(self, x: torch.Tensor) -> torch.Tensor:
+        """``[n, C, s, h, w]`` → ``[n, c, s, h/4, w/4]``."""
+        out = self.layer2(self.layer1(self.layer0(x)))
+        return self.layer4(self.layer3(out))
+
     def forward(self, batch: Batch) -> ModelOutput:
         """See the class docstring for the outputs.
 
@@ -117,9 +138,12 @@ class DeepGaitV2(GaitModel):
         """
         name = self.input_modalities[0]
         x = to_sequence_tensor(batch.inputs[name], self.in_channels, name)  # [n, C, s, h, w]
-        out = self.layer2(self.layer1(self.layer0(x)))
-        out = self.layer4(self.layer3(out))  # [n, c, s, h/4, w/4]
-        feat = self.HPP(self.TP(out, batch.seq_lens))  # [B, c, P]
+        if self.isolate_packed_sequences and batch.seq_lens is not None:
+            chunks = torch.split(x, packed_lengths(x, batch.seq_lens), dim=2)
+            pooled = torch.cat([self.TP(self._backbone(chunk)) for chunk in chunks], dim=0)
+        else:
+            pooled = self.TP(self._backbone(x), batch.seq_lens)  # [B, c, h/4, w/4]
+        feat = self.HPP(pooled)  # [B, c, P]
         embed_1 = self.FCs(feat)  # [B, C, P]
         embed_2, logits = self.BNNecks(embed_1)  # [B, C, P], [B, N, P]
         if self.inference_bnneck:
@@ -129,11 +153,15 @@ class DeepGaitV2(GaitModel):
 
 
 class SkeletonGait(DeepGaitV2):
-    """SkeletonGait: DeepGaitV2 (``p3d``) on 2-channel skeleton maps ``[B, T, 2, H, W]`` read from
-    ``Batch.inputs["skeleton_map"]``, with BNNeck features for inference (the peer's CCPG setting).
+    """SkeletonGait (Fan et al. AAAI 2024): DeepGaitV2-P3D on 2-channel skeleton maps.
+
+    Reads ``[B, T, 2, H, W]`` from ``Batch.inputs["skeleton_map"]`` and infers with BNNeck features (the
+    peer's CCPG setting).
 
     Args: as :class:`DeepGaitV2`, with skeleton-map defaults.
     """
+
+    input_modalities = ("skeleton_map",)
 
     def __init__(
         self,
@@ -146,7 +174,17 @@ class SkeletonGait(DeepGaitV2):
         bins: Sequence[int] = (16,),
         inference_bnneck: bool = True,
         modality: str = "skeleton_map",
+        isolate_packed_sequences: bool = False,
     ) -> None:
         super().__init__(
-            num_classes, in_channels, mode, layers, channels, embed_dim, bins, inference_bnneck, modality
+            num_classes,
+            in_channels,
+            mode,
+            layers,
+            channels,
+            embed_dim,
+            bins,
+            inference_bnneck,
+            modality,
+            isolate_packed_sequences,
         )

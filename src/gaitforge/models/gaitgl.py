@@ -74,7 +74,7 @@ class GLConv(nn.Module):
 
 
 class GaitGL(GaitModel):
-    """GaitGL as a :class:`GaitModel`.
+    """GaitGL (Lin et al. ICCV 2021): global-local 3D convolutions, LTA, GeM strips, part classifier.
 
     Two layouts, as in the peer: with 3 ``channels`` the CASIA-B network (one 3D stem convolution, single
     GLConv layers with 8 strips); with 4 the OU-MVLP / GREW network (two stem convolutions, pairs of GLConv

@@ -90,7 +90,9 @@ class TemporalFeatureAggregator(nn.Module):
 
 
 class GaitPart(GaitModel):
-    """GaitPart as a :class:`GaitModel`: embeddings ``[B, C, P]``, no logits.
+    """GaitPart (Fan et al. CVPR 2020): focal convolutions, per-part micro-motion aggregation, FCs.
+
+    Outputs embeddings ``[B, C, P]``, no logits.
 
     Args:
         num_classes: Accepted so every model takes the same keyword arguments; unused (no classifier).

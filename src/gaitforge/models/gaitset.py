@@ -31,7 +31,9 @@ logger = logging.getLogger(__name__)
 
 
 class GaitSet(GaitModel):
-    """GaitSet as a :class:`GaitModel`: embeddings ``[B, C, 2·P]`` (frame path and global path), no logits.
+    """GaitSet (Chao et al. AAAI 2019): per-frame set blocks and a set-pooled global path, HPP, FCs.
+
+    Outputs embeddings ``[B, C, 2·P]`` (frame path, then global path), no logits.
 
     Args:
         num_classes: Accepted so every model takes the same keyword arguments; unused (no classifier).

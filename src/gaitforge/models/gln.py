@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 
 
 class GLN(GaitModel):
-    """GLN (phase 1 or 2) as a :class:`GaitModel`.
+    """GLN (Hou et al. ECCV 2020): lateral pyramid of set features; phase 2 adds the compact block.
 
     Outputs: ``embeddings`` ``[B, C, 3·P]`` (the peer's inference and triplet features); ``logits`` is
     ``None`` (there are no per-part logits). Phase 2 adds extras from the compact block:

@@ -58,7 +58,7 @@ class PlainBackbone(nn.Module):
 
 
 class PlainBaseline(GaitModel):
-    """The early Plain-backbone baseline as a :class:`GaitModel`.
+    """The early OpenGait baseline: Plain convolution backbone, TP, HPP, FCs, BNNeck.
 
     Args:
         num_classes: Training identities ``N`` of the BNNeck classifier (CASIA-B: 74).

@@ -117,18 +117,15 @@ class WindowAttention3D(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """``[B·nW, N, C]`` (and a ``[nW, N, N]`` mask) → ``[B·nW, N, C]``."""
         bw, n, c = x.shape
-        qkv = self.qkv(x).reshape(bw, n, 3, self.num_heads, c // self.num_heads).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv[0] * self.scale, qkv[1], qkv[2]  # [B·nW, heads, N, c/heads]
-        attn = q @ k.transpose(-2, -1)  # [B·nW, heads, N, N]
+        nw = 1 if mask is None else mask.shape[0]
+        qkv = self.qkv(x).reshape(bw // nw, nw, n, 3, self.num_heads, c // self.num_heads)
+        q, k, v = qkv.permute(3, 0, 1, 4, 2, 5).unbind(0)  # each [B, nW, heads, N, c/heads]
         index = self.relative_position_index[:n, :n].reshape(-1)
-        bias = self.relative_position_bias_table[index].reshape(n, n, -1).permute(2, 0, 1)
-        attn = attn + bias.unsqueeze(0)
+        bias = self.relative_position_bias_table[index].reshape(n, n, -1).permute(2, 0, 1).unsqueeze(0)
         if mask is not None:
-            nw = mask.shape[0]
-            attn = attn.view(bw // nw, nw, self.num_heads, n, n) + mask[None, :, None]
-            attn = attn.view(-1, self.num_heads, n, n)
-        out = (attn.softmax(dim=-1) @ v).transpose(1, 2).reshape(bw, n, c)
-        return self.proj(out)
+            bias = bias + mask.unsqueeze(1)  # [nW, heads, N, N]
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype), scale=self.scale)
+        return self.proj(out.permute(0, 1, 3, 2, 4).reshape(bw, n, c))
 
 
 class _Mlp(nn.Module):
@@ -183,7 +180,9 @@ class SwinBlock3D(nn.Module):
         b, d, h, w, c = x.shape
         ws, ss = effective_window((d, h, w), self.window, self.shift)
         pads = [(win - size % win) % win for size, win in zip((d, h, w), ws, strict=True)]
-        y = F.pad(self.norm1(x), (0, 0, 0, pads[2], 0, pads[1], 0, pads[0]))
+        y = self.norm1(x)
+        if any(pads):
+            y = F.pad(y, (0, 0, 0, pads[2], 0, pads[1], 0, pads[0]))
         dp, hp, wp = d + pads[0], h + pads[1], w + pads[2]
         shifted = any(s > 0 for s in ss)
         if shifted:

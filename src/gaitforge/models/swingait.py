@@ -9,6 +9,7 @@ and a BNNeck. Module names equal OpenGait's ``SwinGait`` (``transformer.layers.0
 
 As in the peer, the temporal shortcut and the temporal windows span the whole frame axis, so on packed input
 they see the neighbouring sequence (``mixes_packed_frames``); only the temporal pooling is per sequence. The
+``isolate_packed_sequences=True`` runs each packed sequence separately instead (not the peer's behaviour). The
 peer's head builds ``P + 1`` part FCs and appends a detached copy of the last part before them; the extra part
 is dropped from every output, and that is reproduced here.
 """
@@ -32,7 +33,7 @@ from gaitforge.models.blocks import (
     residual_stage,
     to_sequence_tensor,
 )
-from gaitforge.models.deepgaitv2 import deepgaitv2_stem
+from gaitforge.models.deepgaitv2 import deepgaitv2_stem, packed_lengths
 from gaitforge.models.swin3d import SwinTransformer3D
 
 __all__ = ["SwinGait"]
@@ -41,8 +42,9 @@ logger = logging.getLogger(__name__)
 
 
 class SwinGait(GaitModel):
-    """SwinGait as a :class:`GaitModel`: embeddings ``[B, C, P]``, logits ``[B, N, P]``, extras
-    ``bnneck_embeddings``.
+    """SwinGait (Fan et al. 2023): DeepGaitV2 stem and 3D shifted-window transformer, TP, HPP, BNNeck.
+
+    Outputs embeddings ``[B, C, P]``, logits ``[B, N, P]``, extras ``bnneck_embeddings``.
 
     Args:
         num_classes: Training identities ``N`` (CCPG: 100).
@@ -58,9 +60,8 @@ class SwinGait(GaitModel):
         out_dim: Output channels ``C`` of the part-wise FCs (peer: 256).
         drop_path_rate: Largest stochastic-depth rate (peer: 0.1).
         modality: Key of ``Batch.inputs`` to read.
+        isolate_packed_sequences: Run packed sequences through the network one at a time; the peer mixes them.
     """
-
-    mixes_packed_frames = True
 
     def __init__(
         self,
@@ -76,6 +77,7 @@ class SwinGait(GaitModel):
         out_dim: int = 256,
         drop_path_rate: float = 0.1,
         modality: str = "sil",
+        isolate_packed_sequences: bool = False,
     ) -> None:
         super().__init__()
         if len(channels) != 2 or len(layers) != 4:
@@ -86,6 +88,8 @@ class SwinGait(GaitModel):
         self.input_modalities = (modality,)
         self.in_channels = int(in_channels)
         self.resize = (int(resize[0]), int(resize[1]))
+        self.isolate_packed_sequences = bool(isolate_packed_sequences)
+        self.mixes_packed_frames = not self.isolate_packed_sequences
         self.layer0, self.layer1 = deepgaitv2_stem(in_channels, c0, int(layers[0]))
         self.layer2 = residual_stage("p3d", c0, c1, 2, int(layers[1]))
         self.transformer = SwinTransformer3D(
@@ -104,6 +108,15 @@ class SwinGait(GaitModel):
         init_peer_parameters(self)
         self.transformer.init_weights()
 
+    def _backbone(self, x: torch.Tensor) -> torch.Tensor:
+        """``[n, C, s, h, w]`` → ``[n, 2·embed_dim, s, 15, 10]`` (for the default 30x20 resize)."""
+        out = self.layer2(self.layer1(self.layer0(x)))  # [n, c1, s, h/2, w/2]
+        n, c, s, h, w = out.shape
+        frames = out.transpose(1, 2).reshape(n * s, c, h, w)
+        frames = F.interpolate(frames, size=self.resize, mode="bilinear", align_corners=True)
+        out = frames.reshape(n, s, c, *self.resize).transpose(1, 2)  # [n, c1, s, 30, 20]
+        return self.transformer(out.contiguous())
+
     def forward(self, batch: Batch) -> ModelOutput:
         """See the class docstring for the outputs.
 
@@ -112,13 +125,12 @@ class SwinGait(GaitModel):
         """
         name = self.input_modalities[0]
         x = to_sequence_tensor(batch.inputs[name], self.in_channels, name)  # [n, C, s, h, w]
-        out = self.layer2(self.layer1(self.layer0(x)))  # [n, c1, s, h/2, w/2]
-        n, c, s, h, w = out.shape
-        frames = out.transpose(1, 2).reshape(n * s, c, h, w)
-        frames = F.interpolate(frames, size=self.resize, mode="bilinear", align_corners=True)
-        out = frames.reshape(n, s, c, *self.resize).transpose(1, 2)  # [n, c1, s, 30, 20]
-        out = self.transformer(out.contiguous())  # [n, 2·embed_dim, s, 15, 10]
-        feat = self.HPP(self.TP(out, batch.seq_lens))  # [B, c, P]
+        if self.isolate_packed_sequences and batch.seq_lens is not None:
+            chunks = torch.split(x, packed_lengths(x, batch.seq_lens), dim=2)
+            pooled = torch.cat([self.TP(self._backbone(chunk)) for chunk in chunks], dim=0)
+        else:
+            pooled = self.TP(self._backbone(x), batch.seq_lens)  # [B, c, 15, 10]
+        feat = self.HPP(pooled)  # [B, c, P]
         feat = torch.cat([feat, feat[:, :, -1:].detach()], dim=-1)  # [B, c, P + 1]
         embed_1 = self.FCs(feat)
         embed_2, logits = self.BNNecks(embed_1)

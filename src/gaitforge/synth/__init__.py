@@ -12,6 +12,7 @@ Example::
     seq = generate_sequence(cfg, subject_index=3, condition="cl-01", view="090")
     store = make_world(cfg, "data/", workers=2, progress=True)
 """
+
 from __future__ import annotations
 
 from gaitforge.synth.build import iter_world, make_world, partition
@@ -22,19 +23,19 @@ from gaitforge.synth.presets import PRESETS, get_preset
 from gaitforge.synth.world import RawRender, generate_sequence, render_raw
 
 __all__ = [
-    "WorldConfig",
-    "ArtefactConfig",
+    "BAG_KINDS",
+    "CASIA_B_CONDITIONS",
+    "CASIA_B_VIEWS",
+    "COAT_KINDS",
+    "COCO_KEYPOINTS",
     "PRESETS",
-    "get_preset",
-    "generate_sequence",
-    "render_raw",
+    "ArtefactConfig",
     "RawRender",
+    "WorldConfig",
+    "generate_sequence",
+    "get_preset",
     "iter_world",
     "make_world",
     "partition",
-    "CASIA_B_CONDITIONS",
-    "CASIA_B_VIEWS",
-    "BAG_KINDS",
-    "COAT_KINDS",
-    "COCO_KEYPOINTS",
+    "render_raw",
 ]

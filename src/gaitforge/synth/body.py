@@ -8,6 +8,7 @@ Girths are radii as fractions of ``H`` chosen to match typical adult circumferen
 calf ≈ 37 cm, upper arm ≈ 30 cm at 1.75 m). Identities vary around these norms by a few percent in
 proportion and ≈ 12 % in girth ("build"), with a continuous sex-like axis that trades shoulder for hip breadth.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -98,7 +99,7 @@ def sample_body(rng: np.random.Generator, spread: float = 1.0) -> BodyShape:
     stature = 1.70 * _n(rng, 0.05, spread)  # ≈ 8.5 cm standard deviation
     sex = float(np.clip(rng.normal(0.0, 0.6), -1.0, 1.0)) * spread  # + broad shoulders, - broad hips
     build = float(np.clip(np.exp(rng.normal(0.0, 0.12 * spread)), 0.72, 1.45))
-    belly = build ** 1.8 * _n(rng, 0.06, spread)  # front-back waist grows faster with build
+    belly = build**1.8 * _n(rng, 0.06, spread)  # front-back waist grows faster with build
     leg = _n(rng, 0.025, spread)
     arm = _n(rng, 0.025, spread)
     g = build
@@ -125,23 +126,23 @@ def sample_body(rng: np.random.Generator, spread: float = 1.0) -> BodyShape:
         hand=0.100 * H * _n(rng, 0.04, spread),
         hip_half=0.050 * H * (1.0 - 0.04 * sex) * _n(rng, 0.03, spread),
         shoulder_half=0.110 * H * (1.0 + 0.05 * sex) * _n(rng, 0.03, spread),
-        pelvis_width=0.094 * H * (1.0 - 0.05 * sex) * g ** 0.8 * _n(rng, 0.03, spread),
-        pelvis_depth=0.062 * H * g ** 0.9 * _n(rng, 0.04, spread),
+        pelvis_width=0.094 * H * (1.0 - 0.05 * sex) * g**0.8 * _n(rng, 0.03, spread),
+        pelvis_depth=0.062 * H * g**0.9 * _n(rng, 0.04, spread),
         waist_width=0.082 * H * g * _n(rng, 0.04, spread),
         waist_depth=0.058 * H * belly,
-        chest_width=0.096 * H * (1.0 + 0.04 * sex) * g ** 0.8 * _n(rng, 0.03, spread),
+        chest_width=0.096 * H * (1.0 + 0.04 * sex) * g**0.8 * _n(rng, 0.03, spread),
         chest_depth=0.064 * H * g * _n(rng, 0.05, spread),
         head_rx=0.057 * H * head * _n(rng, 0.03, spread),
         head_ry=0.046 * H * head * _n(rng, 0.03, spread),
         head_rz=head_rz,
         thigh_r=0.048 * H * g * _n(rng, 0.05, spread),
-        knee_r=0.029 * H * g ** 0.6 * _n(rng, 0.04, spread),
-        calf_r=0.033 * H * g ** 0.8 * _n(rng, 0.05, spread),
+        knee_r=0.029 * H * g**0.6 * _n(rng, 0.04, spread),
+        calf_r=0.033 * H * g**0.8 * _n(rng, 0.05, spread),
         ankle_r=0.019 * H * _n(rng, 0.04, spread),
         upper_arm_r=0.026 * H * g * _n(rng, 0.05, spread),
-        elbow_r=0.019 * H * g ** 0.7 * _n(rng, 0.04, spread),
+        elbow_r=0.019 * H * g**0.7 * _n(rng, 0.04, spread),
         wrist_r=0.014 * H * _n(rng, 0.04, spread),
-        neck_r=0.030 * H * g ** 0.7 * _n(rng, 0.04, spread),
+        neck_r=0.030 * H * g**0.7 * _n(rng, 0.04, spread),
         heel_r=0.022 * H,
         toe_r=0.017 * H,
         build=build,

@@ -1,4 +1,5 @@
 """Generating a whole world: in parallel worker processes, in a fixed order, into a sequence store."""
+
 from __future__ import annotations
 
 import logging

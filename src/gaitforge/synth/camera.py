@@ -5,6 +5,7 @@ Azimuth ``θ`` is measured around the vertical axis from the walking direction: 
 at 180° it is behind. The camera follows the walker's mean path (like a person tracker's crop), so the body's
 periodic bob, sway and speed changes stay visible while the person stays in the frame.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

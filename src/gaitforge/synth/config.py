@@ -3,6 +3,7 @@
 A :class:`WorldConfig` fully determines a world: with the same config (seed included) every array is
 byte-identical, whatever the number of worker processes.
 """
+
 from __future__ import annotations
 
 import re
@@ -10,12 +11,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 __all__ = [
-    "ArtefactConfig",
-    "WorldConfig",
     "CASIA_B_CONDITIONS",
     "CASIA_B_VIEWS",
-    "parse_view",
+    "ArtefactConfig",
+    "WorldConfig",
     "condition_kind",
+    "parse_view",
 ]
 
 #: The CASIA-B sequence types: six normal walks, two with a bag, two in a coat.
@@ -49,7 +50,9 @@ def parse_view(view: str) -> float:
         ValueError: The name is not three digits or is outside [0, 360).
     """
     if not isinstance(view, str) or not _VIEW_RE.match(view) or int(view) >= 360:
-        raise ValueError(f"synth: view {view!r} is not understood; expected three digits in 000..359 (e.g. '090')")
+        raise ValueError(
+            f"synth: view {view!r} is not understood; expected three digits in 000..359 (e.g. '090')"
+        )
     return float(int(view))
 
 
@@ -130,7 +133,9 @@ class WorldConfig:
         if self.n_subjects < 1:
             raise ValueError(f"synth: n_subjects must be >= 1, got {self.n_subjects}")
         if not 0 <= self.n_train <= self.n_subjects:
-            raise ValueError(f"synth: n_train must be in [0, n_subjects={self.n_subjects}], got {self.n_train}")
+            raise ValueError(
+                f"synth: n_train must be in [0, n_subjects={self.n_subjects}], got {self.n_train}"
+            )
         if self.frames < 1:
             raise ValueError(f"synth: frames must be >= 1, got {self.frames}")
         if self.fps <= 0:

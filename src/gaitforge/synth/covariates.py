@@ -5,6 +5,7 @@ widened torso and a disc around each leg at hem height), so long coats hide the 
 stride. Bags are rounded boxes attached to the back, to a hip, or to a hand, and change how the carrying arm
 swings (a hand-held load damps that arm's swing; a backpack adds forward lean).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,7 +16,16 @@ from gaitforge.synth.body import BodyShape
 from gaitforge.synth.kinematics import CarryMods, Skeleton
 from gaitforge.synth.parts import Blob, Part, Sleeves, capsule, leg_point_at_height, sphere
 
-__all__ = ["BAG_KINDS", "COAT_KINDS", "CoatSpec", "Bag", "carry_mods", "coat_sleeves", "coat_part", "bag_parts"]
+__all__ = [
+    "BAG_KINDS",
+    "COAT_KINDS",
+    "Bag",
+    "CoatSpec",
+    "bag_parts",
+    "carry_mods",
+    "coat_part",
+    "coat_sleeves",
+]
 
 
 @dataclass(frozen=True)
@@ -109,7 +119,9 @@ def coat_part(body: BodyShape, skel: Skeleton, torso: Part, coat: str) -> Part:
         if drop <= 0:
             continue
         leg = leg_point_at_height(skel, s, drop, body.thigh, body.shank)
-        r_leg = np.interp(drop, [0.0, body.thigh, body.thigh + body.shank], [body.thigh_r, body.knee_r, body.ankle_r])
+        r_leg = np.interp(
+            drop, [0.0, body.thigh, body.thigh + body.shank], [body.thigh_r, body.knee_r, body.ankle_r]
+        )
         blobs.append(sphere(leg, r_leg + spec.flare * H))
     return Part("coat", blobs, depth_bias=-0.02, covers=("torso", "l_thigh", "r_thigh", "l_shank", "r_shank"))
 

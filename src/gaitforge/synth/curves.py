@@ -8,13 +8,14 @@ averages of D. A. Winter, *The Biomechanics and Motor Control of Human Gait* (2n
 Arm swing (shoulder ±15°, elbow 10–35°) follows M. P. Murray, A. B. Drought and R. C. Kory,
 "Walking patterns of normal men" (J. Bone Joint Surg. 46-A, 1964) and Murray, Sepic & Barnard (1967).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Curve", "fit_curve", "TEMPLATES", "N_HARMONICS"]
+__all__ = ["N_HARMONICS", "TEMPLATES", "Curve", "fit_curve"]
 
 #: Harmonics kept per curve.
 N_HARMONICS = 5
@@ -80,16 +81,55 @@ def fit_curve(points: list[tuple[float, float]], n_harmonics: int = N_HARMONICS)
 #: Normative right-side curves (degrees; flexion / dorsiflexion positive), keyed by joint.
 TEMPLATES: dict[str, Curve] = {
     "hip": fit_curve(
-        [(0, 25), (10, 22), (20, 14), (30, 6), (40, -3), (50, -9), (56, -10), (62, -4), (68, 6),
-         (75, 18), (82, 27), (88, 30), (94, 28)]
+        [
+            (0, 25),
+            (10, 22),
+            (20, 14),
+            (30, 6),
+            (40, -3),
+            (50, -9),
+            (56, -10),
+            (62, -4),
+            (68, 6),
+            (75, 18),
+            (82, 27),
+            (88, 30),
+            (94, 28),
+        ]
     ),
     "knee": fit_curve(
-        [(0, 4), (6, 12), (15, 18), (25, 13), (35, 6), (42, 4), (50, 9), (56, 20), (62, 38), (68, 55),
-         (73, 61), (79, 56), (85, 40), (90, 22), (95, 8)]
+        [
+            (0, 4),
+            (6, 12),
+            (15, 18),
+            (25, 13),
+            (35, 6),
+            (42, 4),
+            (50, 9),
+            (56, 20),
+            (62, 38),
+            (68, 55),
+            (73, 61),
+            (79, 56),
+            (85, 40),
+            (90, 22),
+            (95, 8),
+        ]
     ),
     "ankle": fit_curve(
-        [(0, 0), (7, -6), (15, 0), (30, 6), (45, 10), (52, 7), (57, 0), (62, -15), (67, -12), (75, -3),
-         (85, 1)]
+        [
+            (0, 0),
+            (7, -6),
+            (15, 0),
+            (30, 6),
+            (45, 10),
+            (52, 7),
+            (57, 0),
+            (62, -15),
+            (67, -12),
+            (75, -3),
+            (85, 1),
+        ]
     ),
     "shoulder": fit_curve([(0, -16), (25, -3), (50, 14), (75, 1)]),
     "elbow": fit_curve([(0, 12), (25, 20), (50, 34), (75, 22)]),

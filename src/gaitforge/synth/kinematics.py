@@ -6,6 +6,7 @@ style's ``bob_gain``; the forward speed is the stride length over the cycle time
 scaling the hip-flexion oscillation so that the stance foot's backward travel matches the style's stride
 (no foot sliding on average).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ import numpy as np
 from gaitforge.synth.body import BodyShape
 from gaitforge.synth.style import GaitStyle
 
-__all__ = ["CarryMods", "Skeleton", "simulate_walk", "rot_x", "rot_y", "rot_z"]
+__all__ = ["CarryMods", "Skeleton", "rot_x", "rot_y", "rot_z", "simulate_walk"]
 
 _D = np.pi / 180.0
 
@@ -41,6 +42,14 @@ def rot_z(a: np.ndarray) -> np.ndarray:
 def _apply(r: np.ndarray, v: np.ndarray) -> np.ndarray:
     """``r`` [T,3,3] applied to ``v`` [T,3] or [3]."""
     return np.einsum("tij,tj->ti", r, np.broadcast_to(v, (r.shape[0], 3)))
+
+
+def _limb(angle: np.ndarray, abduction: float, side: float, yaw: np.ndarray) -> np.ndarray:
+    """Unit direction [T,3] of a limb hanging down, swung forward by ``angle`` [T] (radians) in the sagittal
+    plane and outwards by ``abduction`` (towards ``+y`` for ``side = +1``, the left), then turned by ``yaw`` [T,3,3]."""
+    c = np.cos(abduction)
+    d = np.stack([np.sin(angle) * c, np.full(angle.shape, side * np.sin(abduction)), -np.cos(angle) * c], -1)
+    return _apply(yaw, d)
 
 
 @dataclass(frozen=True)
@@ -85,7 +94,6 @@ class Skeleton:
 def _legs(body: BodyShape, style: GaitStyle, phase: np.ndarray, hip_gain: float) -> dict[str, np.ndarray]:
     """Leg points relative to the pelvis centre (pelvis yaw/roll/tilt applied) for right-leg phases [T]."""
     out: dict[str, np.ndarray] = {}
-    t = phase.shape[0]
     yaw = style.pelvis_rotation * np.cos(2 * np.pi * phase) * _D
     roll = -style.pelvis_obliquity * np.cos(2 * np.pi * (phase - 0.17)) * _D
     tilt = style.pelvis_tilt * np.cos(4 * np.pi * (phase - 0.1)) * _D
@@ -103,20 +111,26 @@ def _legs(body: BodyShape, style: GaitStyle, phase: np.ndarray, hip_gain: float)
         leg_yaw = rot_z(0.6 * yaw)
         hip = _apply(rp, np.array([0.0, s * body.hip_half, 0.0]))
 
-        def limb(angle: np.ndarray) -> np.ndarray:
-            d = np.stack([np.sin(angle) * np.cos(ab), np.full(t, s * np.sin(ab)), -np.cos(angle) * np.cos(ab)], -1)
-            return _apply(leg_yaw, d)
-
-        knee = hip + body.thigh * limb(th)
-        ankle = knee + body.shank * limb(th - kn)
+        knee = hip + body.thigh * _limb(th, ab, s, leg_yaw)
+        ankle = knee + body.shank * _limb(th - kn, ab, s, leg_yaw)
         pitch = th - kn + an  # foot pitch, toes up positive
         rf = rot_z(0.6 * yaw + s * style.toe_out * _D) @ rot_y(-pitch)
         heel = ankle + _apply(rf, np.array([-0.20 * body.foot, 0.0, -(body.ankle_height - body.heel_r)]))
         toe = ankle + _apply(rf, np.array([0.72 * body.foot, 0.0, -(body.ankle_height - body.toe_r)]))
-        out.update({f"{side}_hip": hip, f"{side}_knee": knee, f"{side}_ankle": ankle,
-                    f"{side}_heel": heel, f"{side}_toe": toe, f"R_{side}_foot": rf})
-    low = np.minimum.reduce([out[f"{k}_heel"][:, 2] - body.heel_r for k in "lr"]
-                            + [out[f"{k}_toe"][:, 2] - body.toe_r for k in "lr"])
+        out.update(
+            {
+                f"{side}_hip": hip,
+                f"{side}_knee": knee,
+                f"{side}_ankle": ankle,
+                f"{side}_heel": heel,
+                f"{side}_toe": toe,
+                f"R_{side}_foot": rf,
+            }
+        )
+    low = np.minimum.reduce(
+        [out[f"{k}_heel"][:, 2] - body.heel_r for k in "lr"]
+        + [out[f"{k}_toe"][:, 2] - body.toe_r for k in "lr"]
+    )
     out["height"] = -low  # pelvis height that puts the lowest sole point on the floor
     return out
 
@@ -168,11 +182,14 @@ def simulate_walk(
     amp, period, dphase = drift
     wander = amp * np.sin(2 * np.pi * (t / max(period, 1e-3) + dphase))
 
-    pelvis = np.stack([
-        speed * t,
-        -style.sway * body.height * np.sin(2 * np.pi * (phase - 0.03)),
-        mean_h + style.bob_gain * (legs["height"] - mean_h),
-    ], -1)
+    pelvis = np.stack(
+        [
+            speed * t,
+            -style.sway * body.height * np.sin(2 * np.pi * (phase - 0.03)),
+            mean_h + style.bob_gain * (legs["height"] - mean_h),
+        ],
+        -1,
+    )
     pts = {k: v + pelvis for k, v in legs.items() if k[:2] in ("l_", "r_")}
     pts["pelvis"] = pelvis
     frames = {"pelvis": legs["R_pelvis"], "l_foot": legs["R_l_foot"], "r_foot": legs["R_r_foot"]}
@@ -184,29 +201,38 @@ def simulate_walk(
     neck_base = pelvis + _apply(rt, np.array([0.0, 0.0, body.trunk]))
     rh = rot_z(0.3 * yaw_t) @ rot_y(style.head_pitch * _D + 0.3 * lean)
     frames["head"] = rh
-    head_base = neck_base + _apply(rot_y(0.5 * lean), np.array([style.head_forward * body.height, 0.0, body.neck]))
+    head_base = neck_base + _apply(
+        rot_y(0.5 * lean), np.array([style.head_forward * body.height, 0.0, body.neck])
+    )
     pts["neck_base"] = neck_base
     pts["head_base"] = head_base
     pts["head"] = head_base + _apply(rh, np.array([0.1 * body.head_rx, 0.0, body.head_rz]))
 
     arm_yaw = rot_z(yaw_t)
-    for i, (side, s, ph, asym) in enumerate((
-        ("l", 1.0, phase + 0.5 + style.left_phase, style.asym_arm),
-        ("r", -1.0, phase, 1.0),
-    )):
+    for i, (side, s, ph, asym) in enumerate(
+        (
+            ("l", 1.0, phase + 0.5 + style.left_phase, style.asym_arm),
+            ("r", -1.0, phase, 1.0),
+        )
+    ):
         swing = asym * carry.arm_swing[i]
         flex = (style.shoulder.scaled(swing)(ph) + 0.6 * wander) * _D
         elbow_flex = np.maximum(style.elbow(ph) + carry.elbow[i], 0.0) * _D
         ab = (style.arm_abduction + carry.arm_abduction[i] + 25.0 * (body.build - 1.0)) * _D
-        shoulder = pelvis + _apply(rt, np.array([-0.1 * body.chest_depth, s * body.shoulder_half, body.trunk - 0.02 * body.height]))
-
-        def limb(angle: np.ndarray, abd: float) -> np.ndarray:
-            d = np.stack([np.sin(angle) * np.cos(abd), np.full(len(t), s * np.sin(abd)), -np.cos(angle) * np.cos(abd)], -1)
-            return _apply(arm_yaw, d)
-
-        elbow = shoulder + body.upper_arm * limb(flex, ab)
-        wrist = elbow + body.forearm * limb(flex + elbow_flex, 0.6 * ab)
-        hand = wrist + body.hand * limb(flex + elbow_flex + 10 * _D, 0.6 * ab)
-        pts.update({f"{side}_shoulder": shoulder, f"{side}_elbow": elbow, f"{side}_wrist": wrist, f"{side}_hand": hand})
-    return Skeleton(points=pts, frames=frames, speed=speed, stride=stride, cycle_s=cycle,
-                    extra={"hip_gain": gain})
+        shoulder = pelvis + _apply(
+            rt, np.array([-0.1 * body.chest_depth, s * body.shoulder_half, body.trunk - 0.02 * body.height])
+        )
+        elbow = shoulder + body.upper_arm * _limb(flex, ab, s, arm_yaw)
+        wrist = elbow + body.forearm * _limb(flex + elbow_flex, 0.6 * ab, s, arm_yaw)
+        hand = wrist + body.hand * _limb(flex + elbow_flex + 10 * _D, 0.6 * ab, s, arm_yaw)
+        pts.update(
+            {
+                f"{side}_shoulder": shoulder,
+                f"{side}_elbow": elbow,
+                f"{side}_wrist": wrist,
+                f"{side}_hand": hand,
+            }
+        )
+    return Skeleton(
+        points=pts, frames=frames, speed=speed, stride=stride, cycle_s=cycle, extra={"hip_gain": gain}
+    )

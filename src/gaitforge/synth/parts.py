@@ -6,6 +6,7 @@ so that the blob is ``{c + M u : |u| ≤ 1}``. A capsule is the hull of two sphe
 pelvis, waist, chest and shoulder cross-sections. Orthographic outlines of ellipsoids are exact ellipses,
 which the camera computes in closed form.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ import numpy as np
 from gaitforge.synth.body import BodyShape
 from gaitforge.synth.kinematics import Skeleton
 
-__all__ = ["Blob", "Part", "sphere", "ellipsoid", "capsule", "body_parts", "leg_point_at_height", "Sleeves"]
+__all__ = ["Blob", "Part", "Sleeves", "body_parts", "capsule", "ellipsoid", "leg_point_at_height", "sphere"]
 
 
 @dataclass
@@ -87,13 +88,25 @@ def body_parts(body: BodyShape, skel: Skeleton, extra: Sleeves = Sleeves()) -> l
         return pel + np.einsum("tij,j->ti", frame, np.asarray(local, dtype=np.float64))
 
     e = extra.torso
-    torso = Part("torso", [
-        ellipsoid(at(rp, (0.0, 0.0, -0.005 * H)), rp, (body.pelvis_depth + e, body.pelvis_width + e, 0.055 * H)),
-        ellipsoid(at(rt, (0.15 * body.waist_depth, 0.0, 0.10 * H)), rt, (body.waist_depth + e, body.waist_width + e, 0.0)),
-        ellipsoid(at(rt, (0.0, 0.0, 0.19 * H)), rt, (body.chest_depth + e, body.chest_width + e, 0.0)),
-        ellipsoid(at(rt, (-0.1 * body.chest_depth, 0.0, body.trunk - 0.025 * H)), rt,
-                  (0.8 * body.chest_depth + e, body.shoulder_half + 0.6 * body.upper_arm_r + e, 0.035 * H)),
-    ])
+    torso = Part(
+        "torso",
+        [
+            ellipsoid(
+                at(rp, (0.0, 0.0, -0.005 * H)), rp, (body.pelvis_depth + e, body.pelvis_width + e, 0.055 * H)
+            ),
+            ellipsoid(
+                at(rt, (0.15 * body.waist_depth, 0.0, 0.10 * H)),
+                rt,
+                (body.waist_depth + e, body.waist_width + e, 0.0),
+            ),
+            ellipsoid(at(rt, (0.0, 0.0, 0.19 * H)), rt, (body.chest_depth + e, body.chest_width + e, 0.0)),
+            ellipsoid(
+                at(rt, (-0.1 * body.chest_depth, 0.0, body.trunk - 0.035 * H)),
+                rt,
+                (0.8 * body.chest_depth + e, body.shoulder_half + 0.2 * body.upper_arm_r + e, 0.05 * H),
+            ),
+        ],
+    )
     parts = [
         torso,
         Part("neck", capsule(p["neck_base"], p["head_base"], body.neck_r + extra.neck, body.neck_r * 0.9)),
@@ -104,13 +117,37 @@ def body_parts(body: BodyShape, skel: Skeleton, extra: Sleeves = Sleeves()) -> l
         calf = p[f"{s}_knee"] + 0.3 * (p[f"{s}_ankle"] - p[f"{s}_knee"])
         parts += [
             Part(f"{s}_thigh", capsule(p[f"{s}_hip"], p[f"{s}_knee"], body.thigh_r, body.knee_r)),
-            Part(f"{s}_shank", [sphere(p[f"{s}_knee"], body.knee_r), sphere(calf, body.calf_r),
-                                sphere(p[f"{s}_ankle"], body.ankle_r)]),
-            Part(f"{s}_foot", [sphere(p[f"{s}_ankle"], body.ankle_r), sphere(p[f"{s}_heel"], body.heel_r),
-                               ellipsoid(p[f"{s}_toe"], f[f"{s}_foot"], (body.toe_r, 1.7 * body.toe_r, body.toe_r))]),
-            Part(f"{s}_upper_arm", capsule(p[f"{s}_shoulder"], p[f"{s}_elbow"], body.upper_arm_r + a, body.elbow_r + a)),
-            Part(f"{s}_forearm", capsule(p[f"{s}_elbow"], p[f"{s}_wrist"], body.elbow_r + a, body.wrist_r + a)),
-            Part(f"{s}_hand", capsule(p[f"{s}_wrist"], 0.5 * (p[f"{s}_wrist"] + p[f"{s}_hand"]),
-                                      body.wrist_r * 1.05, body.wrist_r * 1.15)),
+            Part(
+                f"{s}_shank",
+                [
+                    sphere(p[f"{s}_knee"], body.knee_r),
+                    sphere(calf, body.calf_r),
+                    sphere(p[f"{s}_ankle"], body.ankle_r),
+                ],
+            ),
+            Part(
+                f"{s}_foot",
+                [
+                    sphere(p[f"{s}_ankle"], body.ankle_r),
+                    sphere(p[f"{s}_heel"], body.heel_r),
+                    ellipsoid(p[f"{s}_toe"], f[f"{s}_foot"], (body.toe_r, 1.7 * body.toe_r, body.toe_r)),
+                ],
+            ),
+            Part(
+                f"{s}_upper_arm",
+                capsule(p[f"{s}_shoulder"], p[f"{s}_elbow"], body.upper_arm_r + a, body.elbow_r + a),
+            ),
+            Part(
+                f"{s}_forearm", capsule(p[f"{s}_elbow"], p[f"{s}_wrist"], body.elbow_r + a, body.wrist_r + a)
+            ),
+            Part(
+                f"{s}_hand",
+                capsule(
+                    p[f"{s}_wrist"],
+                    0.5 * (p[f"{s}_wrist"] + p[f"{s}_hand"]),
+                    body.wrist_r * 1.05,
+                    body.wrist_r * 1.15,
+                ),
+            ),
         ]
     return parts

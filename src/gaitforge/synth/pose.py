@@ -5,6 +5,7 @@ each keypoint a confidence: high where the joint's own body part is the visible 
 where another part (the other leg, the torso, a coat, a bag) covers it or, for face points, where the face
 looks away from the camera. Occluded keypoints are also noisier, as with real estimators.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,27 +18,55 @@ __all__ = ["COCO_KEYPOINTS", "coco_joints3d", "estimate_pose"]
 
 #: COCO-17 keypoint order.
 COCO_KEYPOINTS: tuple[str, ...] = (
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear",
-    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
-    "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+    "nose",
+    "left_eye",
+    "right_eye",
+    "left_ear",
+    "right_ear",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
 )
 
 # Face points in the head frame, as fractions of the head semi-axes (inside the ellipsoid, near its surface).
-_FACE = np.array([
-    [0.93, 0.0, -0.25],
-    [0.75, 0.38, 0.05], [0.75, -0.38, 0.05],
-    [-0.05, 0.93, 0.0], [-0.05, -0.93, 0.0],
-])
+_FACE = np.array(
+    [
+        [0.93, 0.0, -0.25],
+        [0.75, 0.38, 0.05],
+        [0.75, -0.38, 0.05],
+        [-0.05, 0.93, 0.0],
+        [-0.05, -0.93, 0.0],
+    ]
+)
 
 # Parts whose surface may show each joint (labels are part names).
 _OWNERS: tuple[tuple[str, ...], ...] = (
-    ("head",), ("head",), ("head",), ("head",), ("head",),
-    ("torso", "l_upper_arm", "neck"), ("torso", "r_upper_arm", "neck"),
-    ("l_upper_arm", "l_forearm"), ("r_upper_arm", "r_forearm"),
-    ("l_forearm", "l_hand"), ("r_forearm", "r_hand"),
-    ("torso", "l_thigh"), ("torso", "r_thigh"),
-    ("l_thigh", "l_shank"), ("r_thigh", "r_shank"),
-    ("l_shank", "l_foot"), ("r_shank", "r_foot"),
+    ("head",),
+    ("head",),
+    ("head",),
+    ("head",),
+    ("head",),
+    ("torso", "l_upper_arm", "neck"),
+    ("torso", "r_upper_arm", "neck"),
+    ("l_upper_arm", "l_forearm"),
+    ("r_upper_arm", "r_forearm"),
+    ("l_forearm", "l_hand"),
+    ("r_forearm", "r_hand"),
+    ("torso", "l_thigh"),
+    ("torso", "r_thigh"),
+    ("l_thigh", "l_shank"),
+    ("r_thigh", "r_shank"),
+    ("l_shank", "l_foot"),
+    ("r_shank", "r_foot"),
 )
 
 
@@ -85,7 +114,9 @@ def estimate_pose(
         owners[j, [lookup[n] for n in names if n in lookup]] = True
     visible = owners[np.arange(17)[None, :], seen]
     # Face points also need the face turned towards the camera.
-    normals = np.einsum("tij,kj->tki", skel.frames["head"], _FACE / np.linalg.norm(_FACE, axis=1, keepdims=True))
+    normals = np.einsum(
+        "tij,kj->tki", skel.frames["head"], _FACE / np.linalg.norm(_FACE, axis=1, keepdims=True)
+    )
     visible[:, :5] &= normals @ camera.to_camera > 0.15
     ys = np.nonzero(labels.any(axis=(0, 2)))[0]
     person_px = float(ys.max() - ys.min() + 1) if len(ys) else float(height)

@@ -1,4 +1,5 @@
 """Named world sizes: ``casia-b`` (the dataset's layout), ``default`` (a CPU demo), ``tiny`` (tests)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -9,17 +10,37 @@ from gaitforge.synth.config import CASIA_B_CONDITIONS, CASIA_B_VIEWS, WorldConfi
 
 __all__ = ["PRESETS", "get_preset"]
 
-PRESETS: MappingProxyType[str, WorldConfig] = MappingProxyType({
-    # CASIA-B (Yu, Tan & Tan, ICPR 2006): 124 subjects, 74 train / 50 test, nm-01..06, bg-01..02, cl-01..02, 11 views.
-    "casia-b": WorldConfig(name="casia-b", n_subjects=124, n_train=74, frames=60,
-                           conditions=CASIA_B_CONDITIONS, views=CASIA_B_VIEWS),
-    # CPU demo: same protocol shape, fewer subjects, one gait cycle and a bit per sequence.
-    "default": WorldConfig(name="default", n_subjects=60, n_train=34, frames=30,
-                           conditions=CASIA_B_CONDITIONS, views=CASIA_B_VIEWS),
-    # Unit tests: generates in a couple of seconds.
-    "tiny": WorldConfig(name="tiny", n_subjects=8, n_train=4, frames=12,
-                        conditions=CASIA_B_CONDITIONS, views=CASIA_B_VIEWS),
-})
+PRESETS: MappingProxyType[str, WorldConfig] = MappingProxyType(
+    {
+        # CASIA-B (Yu, Tan & Tan, ICPR 2006): 124 subjects, 74 train / 50 test, nm-01..06, bg-01..02, cl-01..02, 11 views.
+        "casia-b": WorldConfig(
+            name="casia-b",
+            n_subjects=124,
+            n_train=74,
+            frames=60,
+            conditions=CASIA_B_CONDITIONS,
+            views=CASIA_B_VIEWS,
+        ),
+        # CPU demo: same protocol shape, fewer subjects, one gait cycle and a bit per sequence.
+        "default": WorldConfig(
+            name="default",
+            n_subjects=60,
+            n_train=34,
+            frames=30,
+            conditions=CASIA_B_CONDITIONS,
+            views=CASIA_B_VIEWS,
+        ),
+        # Unit tests: generates in a couple of seconds.
+        "tiny": WorldConfig(
+            name="tiny",
+            n_subjects=8,
+            n_train=4,
+            frames=12,
+            conditions=CASIA_B_CONDITIONS,
+            views=CASIA_B_VIEWS,
+        ),
+    }
+)
 
 
 def get_preset(name: str, seed: int = 0, **overrides: Any) -> WorldConfig:

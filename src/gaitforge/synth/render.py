@@ -4,6 +4,7 @@ Each part's blob outlines are hulled and filled with ``cv2.fillConvexPoly`` at 1
 first (painter's order by mean blob depth), so the label frame also tells which part is visible at a pixel.
 The binary silhouette is ``labels > 0``.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -13,7 +14,7 @@ from gaitforge.synth.camera import Camera
 from gaitforge.synth.config import ArtefactConfig
 from gaitforge.synth.parts import Part
 
-__all__ = ["rasterise", "add_artefacts"]
+__all__ = ["add_artefacts", "rasterise"]
 
 _SHIFT = 4
 _ONE = 1 << _SHIFT
@@ -38,7 +39,7 @@ def rasterise(parts: list[Part], camera: Camera, height: int, width: int, n_outl
     pts, z = camera.outlines(centres, axes, n_outline)  # [T,B,n,2], [T,B]
     fixed = np.round(pts * _ONE).astype(np.int32)
     bounds = np.cumsum([0] + [len(p.blobs) for p in parts])
-    depth = np.stack([z[:, bounds[i]:bounds[i + 1]].mean(1) + p.depth_bias for i, p in enumerate(parts)], 1)
+    depth = np.stack([z[:, bounds[i] : bounds[i + 1]].mean(1) + p.depth_bias for i, p in enumerate(parts)], 1)
     index = {p.name: i for i, p in enumerate(parts)}
     for i, p in enumerate(parts):
         for name in p.covers:  # enclosed parts go behind their cover
@@ -52,7 +53,7 @@ def rasterise(parts: list[Part], camera: Camera, height: int, width: int, n_outl
         frame = out[t]
         ft = fixed[t]
         for i in order[t]:
-            poly = ft[bounds[i]:bounds[i + 1]].reshape(-1, 2)
+            poly = ft[bounds[i] : bounds[i + 1]].reshape(-1, 2)
             if not single[i]:
                 poly = cv2.convexHull(poly)
             cv2.fillConvexPoly(frame, poly, int(i) + 1, cv2.LINE_8, _SHIFT)
@@ -90,7 +91,7 @@ def add_artefacts(frames: np.ndarray, cfg: ArtefactConfig, rng: np.random.Genera
         h = ys.max() - ys.min() + 1
         for _ in range(rng.poisson(cfg.holes)):
             k = rng.integers(len(ys))
-            r = max(1, int(round(h * rng.uniform(0.008, 0.025))))
+            r = max(1, round(float(h * rng.uniform(0.008, 0.025))))
             cv2.circle(f, (int(xs[k]), int(ys[k])), r, 0, -1)
         for _ in range(rng.poisson(cfg.blobs)):
             y = int(rng.integers(ys.min(), ys.max() + 1))

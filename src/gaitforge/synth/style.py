@@ -6,6 +6,7 @@ Inman, Ralston & Todd, *Human Walking*, 1981). Identities differ by amounts of t
 between-subject standard deviations reported there; sequences of one person differ by speed,
 start phase and a smaller jitter of the same parameters.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -79,11 +80,15 @@ def sample_style(rng: np.random.Generator, spread: float = 1.0) -> GaitStyle:
     hip = TEMPLATES["hip"].perturbed(rng, 0.10 * s, 0.012 * s).scaled(1.0, rng.normal(0, 3.0 * s))
     knee = TEMPLATES["knee"].perturbed(rng, 0.10 * s, 0.012 * s).scaled(_g(rng, 1, 0.08 * s, 0.75, 1.25))
     ankle = TEMPLATES["ankle"].perturbed(rng, 0.15 * s, 0.015 * s).scaled(_g(rng, 1, 0.15 * s, 0.6, 1.4))
-    shoulder = TEMPLATES["shoulder"].perturbed(rng, 0.12 * s, 0.02 * s).scaled(
-        _g(rng, 1.0, 0.35 * s, 0.25, 2.0), rng.normal(0, 4.0 * s)
+    shoulder = (
+        TEMPLATES["shoulder"]
+        .perturbed(rng, 0.12 * s, 0.02 * s)
+        .scaled(_g(rng, 1.0, 0.35 * s, 0.25, 2.0), rng.normal(0, 4.0 * s))
     )
-    elbow = TEMPLATES["elbow"].perturbed(rng, 0.15 * s, 0.02 * s).scaled(
-        _g(rng, 1.0, 0.3 * s, 0.3, 1.8), rng.normal(0, 8.0 * s)
+    elbow = (
+        TEMPLATES["elbow"]
+        .perturbed(rng, 0.15 * s, 0.02 * s)
+        .scaled(_g(rng, 1.0, 0.3 * s, 0.3, 1.8), rng.normal(0, 8.0 * s))
     )
     return GaitStyle(
         cadence=_g(rng, 112.0, 7.0 * s, 90.0, 135.0),
@@ -128,13 +133,13 @@ def vary_style(style: GaitStyle, rng: np.random.Generator, noise: float = 1.0) -
     """
     n = noise
     speed = float(np.clip(rng.normal(1.0, 0.06 * n), 0.8, 1.2))
-    arm = float(np.clip(rng.normal(1.0, 0.08 * n), 0.75, 1.25)) * speed ** 1.5
+    arm = float(np.clip(rng.normal(1.0, 0.08 * n), 0.75, 1.25)) * speed**1.5
     varied = replace(
         style,
-        cadence=style.cadence * speed ** 0.45 * (1 + rng.normal(0, 0.01 * n)),
-        stride=style.stride * speed ** 0.55 * (1 + rng.normal(0, 0.01 * n)),
+        cadence=style.cadence * speed**0.45 * (1 + rng.normal(0, 0.01 * n)),
+        stride=style.stride * speed**0.55 * (1 + rng.normal(0, 0.01 * n)),
         hip=style.hip.perturbed(rng, 0.03 * n, 0.004 * n).scaled(1.0, rng.normal(0, 1.0 * n)),
-        knee=style.knee.perturbed(rng, 0.03 * n, 0.004 * n).scaled(speed ** 0.4),
+        knee=style.knee.perturbed(rng, 0.03 * n, 0.004 * n).scaled(speed**0.4),
         ankle=style.ankle.perturbed(rng, 0.05 * n, 0.005 * n),
         shoulder=style.shoulder.perturbed(rng, 0.05 * n, 0.006 * n).scaled(arm, rng.normal(0, 1.5 * n)),
         elbow=style.elbow.perturbed(rng, 0.06 * n, 0.006 * n).scaled(1.0, rng.normal(0, 3.0 * n)),

@@ -6,6 +6,7 @@ cameras film the same walk, from ``[seed, 3, i, condition]``; and the camera, st
 artefacts of one view from ``[seed, 4, i, condition, view]``. Any sequence can therefore be made alone, in any
 order, in any process, with byte-identical results.
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,7 +22,13 @@ from gaitforge.synth.body import BodyShape, sample_body
 from gaitforge.synth.camera import Camera
 from gaitforge.synth.config import WorldConfig, condition_kind, parse_view
 from gaitforge.synth.covariates import (
-    BAG_KINDS, COAT_KINDS, Bag, bag_parts, carry_mods, coat_part, coat_sleeves,
+    BAG_KINDS,
+    COAT_KINDS,
+    Bag,
+    bag_parts,
+    carry_mods,
+    coat_part,
+    coat_sleeves,
 )
 from gaitforge.synth.kinematics import simulate_walk
 from gaitforge.synth.parts import Sleeves, body_parts
@@ -29,7 +36,7 @@ from gaitforge.synth.pose import coco_joints3d, estimate_pose
 from gaitforge.synth.render import add_artefacts, rasterise
 from gaitforge.synth.style import GaitStyle, sample_style, vary_style
 
-__all__ = ["RawRender", "render_raw", "generate_sequence", "identity"]
+__all__ = ["RawRender", "generate_sequence", "identity", "render_raw"]
 
 logger = logging.getLogger(__name__)
 
@@ -96,8 +103,11 @@ def render_raw(cfg: WorldConfig, subject_index: int, condition: str, view: str) 
 
     walk_rng = np.random.default_rng([cfg.seed, 3, int(subject_index), code])
     seq_style, speed_factor = vary_style(style, walk_rng, cfg.sequence_noise)
-    drift = (float(walk_rng.uniform(0.0, 2.0)) * cfg.sequence_noise, float(walk_rng.uniform(2.0, 6.0)),
-             float(walk_rng.random()))
+    drift = (
+        float(walk_rng.uniform(0.0, 2.0)) * cfg.sequence_noise,
+        float(walk_rng.uniform(2.0, 6.0)),
+        float(walk_rng.random()),
+    )
     bag = None
     if kind == "bg":
         kinds = sorted(BAG_KINDS)
@@ -119,8 +129,9 @@ def render_raw(cfg: WorldConfig, subject_index: int, condition: str, view: str) 
     px_per_m = 0.9 * cfg.canvas_height / 2.0 * (1.0 + float(view_rng.normal(0.0, 0.03)))
     t = np.arange(cfg.frames) / cfg.fps
     target = np.stack([skel.speed * t, np.zeros_like(t), np.full_like(t, 0.5 * body.height)], -1)
-    camera = Camera(az, elevation, distance, px_per_m * distance, cfg.canvas_width / 2.0, cfg.canvas_height / 2.0,
-                    target)
+    camera = Camera(
+        az, elevation, distance, px_per_m * distance, cfg.canvas_width / 2.0, cfg.canvas_height / 2.0, target
+    )
     labels = rasterise(parts, camera, cfg.canvas_height, cfg.canvas_width)
     frames = np.where(labels > 0, np.uint8(255), np.uint8(0))
     if cfg.artefacts.enabled:

@@ -2,6 +2,7 @@
 
 A reader (or a crash) sees either the old file or the new one, never half of one.
 """
+
 from __future__ import annotations
 
 import contextlib

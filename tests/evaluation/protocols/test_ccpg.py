@@ -26,7 +26,9 @@ def test_view_prefix() -> None:
 
 def test_gait_grid_and_reid_match_naive_loops(ccpg) -> None:
     emb, lab, typ, view = ccpg
+    before = view.copy()
     result = score_embeddings("ccpg", emb, lab, typ, view)
+    np.testing.assert_array_equal(view, before)  # the peer rewrites the caller's views in place; we do not
     pv = parse_view_prefix(view)
     for cond, ptypes, gtypes in (
         ("CL", ["U0_D0_BG", "U0_D0"], ["U1_D1", "U2_D2", "U3_D3"]),
