@@ -59,7 +59,7 @@ def load_partition(path: str | Path) -> Partition:
 
 
 def resolve_store(cfg: Config, workdir: Path | None = None, progress: bool = True) -> Path:
-    """The store folder of ``cfg.data``; an empty ``data.store`` means the synthetic world, generated once and reused."""
+    """The store folder of ``cfg.data``; an empty ``data.store`` means the synthetic world, made once and reused."""
     if cfg.data.store:
         return Path(cfg.data.store)
     from gaitforge.synth import get_preset, make_world

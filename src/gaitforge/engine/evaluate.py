@@ -91,7 +91,10 @@ def evaluate_model(
     device: torch.device | None = None,
     progress: bool = True,
 ) -> Any:
-    """Embed the partition's test subjects and score them; writes results.json, embeddings.npz and plots to ``out_dir``."""
+    """Embed the partition's test subjects and score them.
+
+    Writes ``results.json``, ``embeddings.npz`` and plots to ``out_dir`` when given.
+    """
     from gaitforge.evaluation import protocol_for_dataset, score_embeddings
 
     indices = store.select(subjects=set(partition.test))
@@ -152,7 +155,7 @@ def evaluate_checkpoint(
     out_dir: Path | None = None,
     progress: bool = True,
 ) -> Any:
-    """``gaitforge eval``: the run's own test set, or another store (cross-domain: train on one dataset, test on another)."""
+    """``gaitforge eval``: the run's own test set, or another store (cross-domain: train on one, test on another)."""
     device = resolve_device("auto")
     model, cfg, ckpt = load_trained_model(target, device)
     if store is not None:
