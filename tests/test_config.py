@@ -71,9 +71,18 @@ def test_yaml_is_never_executed(tmp_path: Path) -> None:
         load_config(f)
 
 
-def test_every_shipped_config_loads() -> None:
+def test_every_shipped_config_loads_and_builds_its_pipeline() -> None:
+    from gaitforge.data.transforms import build_transform
+    from gaitforge.engine.data_setup import frame_sampler
+    from gaitforge.engine.optim import lr_factor
+
     root = Path(__file__).resolve().parents[1] / "configs"
     files = sorted(root.rglob("*.yaml"))
     assert files, "configs/ has no YAML files"
     for f in files:
-        load_config(f)
+        cfg = load_config(f)
+        build_transform(cfg.data.transforms, where=f"{f.name}: data.transforms")
+        build_transform(cfg.data.test_transforms, where=f"{f.name}: data.test_transforms")
+        frame_sampler(cfg.data.train_frames)
+        frame_sampler(cfg.data.test_frames)
+        lr_factor(cfg.scheduler, 0, cfg.train.iterations)

@@ -93,7 +93,7 @@ class ModelConfig:
 
 @dataclass
 class OptimizerConfig:
-    name: str = "sgd"  # sgd | adamw
+    name: str = "sgd"  # sgd | adam | adamw
     lr: float = 0.1
     momentum: float = 0.9
     weight_decay: float = 5e-4

@@ -22,12 +22,14 @@ def build_optimizer(model: nn.Module, cfg: OptimizerConfig) -> torch.optim.Optim
         return torch.optim.SGD(
             params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, nesterov=cfg.nesterov
         )
+    if name == "adam":  # L2 penalty in the gradient, as torch.optim.Adam (the peer's GaitGL recipe)
+        return torch.optim.Adam(params, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)  # type: ignore[arg-type]
     if name == "adamw":
         decay = [p for p in params if p.ndim > 1]
         no_decay = [p for p in params if p.ndim <= 1]
         groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
         return torch.optim.AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas))  # type: ignore[arg-type]
-    raise ValueError(f"optimizer.name: unknown optimizer {cfg.name!r}; expected 'sgd' or 'adamw'")
+    raise ValueError(f"optimizer.name: unknown optimizer {cfg.name!r}; expected 'sgd', 'adam' or 'adamw'")
 
 
 def lr_factor(cfg: SchedulerConfig, iteration: int, total: int) -> float:
