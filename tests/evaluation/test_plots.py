@@ -34,6 +34,7 @@ def test_heatmaps_and_cmc(tmp_path: Path) -> None:
 def test_plot_errors(tmp_path: Path) -> None:
     data = synthetic_embeddings(np.random.default_rng(0), ["1", "2"], ["nm-01", "nm-05"], ["000", "090"])
     result = score_embeddings("casia-b", *data)
+    result.cmc = {}
     with pytest.raises(ValueError, match="no CMC"):
         plot_cmc(result, tmp_path / "c.png")
     with pytest.raises(ValueError, match="no view matrix"):

@@ -158,6 +158,8 @@ class SingleViewGallery(Protocol):
         conditions: Probe sets, reported as ``<name>@R1``.
         gallery: Gallery types.
         num_rank: Ranks per cell (the peer reports R1; SUSTech1K also logs R2..R5, kept in ``extra``).
+        cmc_ranks: Length of the CMC curve per condition (``result.cmc``; not computed by the peer): rank-k
+            accuracy of each (probe view, gallery view) cell, identical view excluded, averaged like Rank-1.
         drop_views: Views left out of the view list (CASIA-E drops ``270``).
         known_views: The dataset's view names (unknown ones are noted, not dropped).
         cross_view: The cross-view-gallery variant, if the dataset has one.
@@ -166,6 +168,7 @@ class SingleViewGallery(Protocol):
     conditions: tuple[Condition, ...] = ()
     gallery: TypeSet = TypeSet(())
     num_rank: int = 1
+    cmc_ranks: int = 10
     drop_views: tuple[str, ...] = ()
     known_views: tuple[str, ...] | None = None
     cross_view: CrossViewGallery | None = None
@@ -220,7 +223,7 @@ class SingleViewGallery(Protocol):
             "identity has no gallery sequence at any view; every cell counts them as misses, as the peer",
         )
 
-        figures, extra, per_view = {}, {}, {}
+        figures, extra, per_view, cmc = {}, {}, {}, {}
         counts = {
             "gallery": int(gallery_rows.size),
             "gallery_per_view": dict(zip(view_list, sizes.tolist())),
@@ -257,12 +260,17 @@ class SingleViewGallery(Protocol):
                     entry.setdefault("accuracy_rank_k", {})[f"R{r}"] = per_probe_view
                     entry.setdefault("matrix_rank_k", {})[f"R{r}"] = acc
             per_view[cond.name] = entry
+            cmc[cond.name] = [
+                nan_mean(de_diag(np.stack([cell_accuracy(first[rows], r, sizes) for rows in view_rows])))
+                for r in range(1, self.cmc_ranks + 1)
+            ]
         return self._result(
             options,
             log,
             figures=figures,
             extra=extra,
             per_view=per_view,
+            cmc=cmc,
             counts=counts,
             settings={"cross_view_gallery": False},
         )
