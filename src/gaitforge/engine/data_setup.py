@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gaitforge.config import Config, FrameConfig
@@ -36,6 +36,7 @@ class Partition:
     test: tuple[str, ...]
     probe: tuple[str, ...] = ()
     source: str = ""
+    sets: dict[str, list[str]] = field(default_factory=dict)  # every list in the file (PROBE_SET, GALLERY_SET, ...)
 
 
 def load_partition(path: str | Path) -> Partition:
@@ -55,6 +56,7 @@ def load_partition(path: str | Path) -> Partition:
         test=tuple(str(s) for s in data["TEST_SET"]),
         probe=tuple(str(s) for s in data.get("PROBE_SET", [])),
         source=str(p),
+        sets={k: [str(s) for s in v] for k, v in data.items() if isinstance(v, list)},
     )
 
 

@@ -110,13 +110,7 @@ def evaluate_model(
         emb.views,
         metric=metric or cfg.eval.metric,
         cross_view_gallery=cfg.eval.cross_view_gallery,
-        partition={
-            "TRAIN_SET": list(partition.train),
-            "TEST_SET": list(partition.test),
-            "PROBE_SET": list(partition.probe),
-        }
-        if partition.probe
-        else None,
+        partition=partition.sets if {"PROBE_SET", "GALLERY_SET"} & set(partition.sets) else None,
     )
     if out_dir is not None:
         out_dir = Path(out_dir)
