@@ -24,6 +24,11 @@ def _timed_world(cfg, workers: int) -> tuple[float, list]:
     return time.perf_counter() - t, seqs
 
 
+def ms(seconds: float, count: int) -> float:
+    """Milliseconds per item."""
+    return round(1000.0 * seconds / count, 4)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--preset", default="default")
@@ -39,7 +44,9 @@ def main() -> None:
     t1, one = _timed_world(cfg, 1)
     t2, two = _timed_world(cfg, 2)
     identical = all(
-        a.modalities[k].tobytes() == b.modalities[k].tobytes() for a, b in zip(one, two) for k in a.modalities
+        a.modalities[k].tobytes() == b.modalities[k].tobytes()
+        for a, b in zip(one, two, strict=True)
+        for k in a.modalities
     )
 
     # Rendering alone and the reference (pretreatment) on the same raw frames, one subject's walks.
@@ -54,7 +61,6 @@ def main() -> None:
     t_pre = time.perf_counter() - t_pre
     ref_frames = sum(len(r) for r in raws)
 
-    ms = lambda sec, count: round(1000.0 * sec / count, 4)
     out = {
         "benchmark": "synth_generation",
         "preset": args.preset,

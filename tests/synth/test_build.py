@@ -28,7 +28,7 @@ def test_iter_world_order_and_worker_independence() -> None:
     keys = [s.key for s in one]
     assert keys == [f"{s}/{c}/{v}" for s in SMALL.subjects for c in SMALL.conditions for v in SMALL.views]
     assert keys == [s.key for s in two]
-    for a, b in zip(one, two):
+    for a, b in zip(one, two, strict=True):
         for k in a.modalities:
             assert a.modalities[k].tobytes() == b.modalities[k].tobytes()
         assert a.meta == b.meta

@@ -39,9 +39,7 @@ def test_casia_b_preset_has_the_datasets_layout() -> None:
     assert cfg.n_sequences == 124 * 10 * 11
 
 
-@pytest.mark.parametrize(
-    ("name", "subjects", "train", "frames"), [("default", 60, 34, 30), ("tiny", 8, 4, 12)]
-)
+@pytest.mark.parametrize(("name", "subjects", "train", "frames"), [("default", 60, 34, 30), ("tiny", 8, 4, 12)])
 def test_demo_and_test_presets(name: str, subjects: int, train: int, frames: int) -> None:
     cfg = get_preset(name, seed=3)
     assert (cfg.n_subjects, cfg.n_train, cfg.frames, cfg.seed) == (subjects, train, frames, 3)

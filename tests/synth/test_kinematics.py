@@ -7,7 +7,7 @@ import pytest
 
 from gaitforge.synth.body import sample_body
 from gaitforge.synth.curves import TEMPLATES, Curve, fit_curve
-from gaitforge.synth.kinematics import CarryMods, rot_x, rot_y, rot_z, simulate_walk
+from gaitforge.synth.kinematics import CarryMods, Skeleton, rot_x, rot_y, rot_z, simulate_walk
 from gaitforge.synth.style import sample_style, vary_style
 
 
@@ -18,12 +18,8 @@ def test_fit_curve_recovers_a_sinusoid_and_templates_match_winter_norms() -> Non
     assert np.allclose(c(ph), 10 + 20 * np.cos(2 * np.pi * (ph - 0.1)), atol=0.3)
     knee, hip = TEMPLATES["knee"](ph), TEMPLATES["hip"](ph)
     assert 55 < knee.max() < 66 and 0.62 < ph[knee.argmax()] < 0.78  # peak swing flexion
-    assert (
-        25 < hip.max() < 33 and -13 < hip.min() < -6
-    )  # flexion at heel strike / late swing, extension near 50 %
-    assert Curve(1.0, (2j,)).scaled(0.5, 1.0)(np.array([0.25]))[0] == pytest.approx(
-        2.0 - 1.0
-    )  # Re(j·2j)/2 = -1
+    assert 25 < hip.max() < 33 and -13 < hip.min() < -6  # flexion at heel strike / late swing, extension near 50 %
+    assert Curve(1.0, (2j,)).scaled(0.5, 1.0)(np.array([0.25]))[0] == pytest.approx(2.0 - 1.0)  # Re(j·2j)/2 = -1
 
 
 def test_rotations_follow_the_stated_conventions() -> None:
@@ -84,6 +80,9 @@ def test_sequence_variation_and_carry_mods() -> None:
     assert sa != sb and a.cadence != b.cadence and 0.8 <= sa <= 1.2
     free = simulate_walk(body, style, 60, 25.0, 0.3)
     held = simulate_walk(body, style, 60, 25.0, 0.3, CarryMods(arm_swing=(1.0, 0.2)))
-    swing = lambda sk, s: np.ptp(sk.points[f"{s}_wrist"][:, 0] - sk.points["pelvis"][:, 0])
+
+    def swing(sk: Skeleton, s: str) -> float:
+        return float(np.ptp(sk.points[f"{s}_wrist"][:, 0] - sk.points["pelvis"][:, 0]))
+
     assert swing(held, "r") < 0.5 * swing(free, "r")
     assert swing(held, "l") == pytest.approx(swing(free, "l"))

@@ -21,9 +21,7 @@ def test_view_conventions() -> None:
     front, back = _camera(0.0), _camera(180.0)
     assert front.project(fwd)[1][0, 0] < front.project(-fwd)[1][0, 0]  # 0°: walking towards the camera
     assert back.project(fwd)[1][0, 0] > back.project(-fwd)[1][0, 0]  # 180°: walking away
-    assert (
-        front.project(left)[0][0, 0, 0] > 64 > back.project(left)[0][0, 0, 0]
-    )  # facing the camera: left on the right
+    assert front.project(left)[0][0, 0, 0] > 64 > back.project(left)[0][0, 0, 0]  # facing the camera: left on the right
     up = np.array([[[0, 0, 1.0]]])
     assert front.project(up)[0][0, 0, 1] == pytest.approx(64 - 60, abs=0.5)  # image y points down
 

@@ -6,7 +6,7 @@ hip (greater trochanter) at 0.530 H, knee 0.285 H, ankle 0.039 H, shoulder 0.818
 forearm 0.146 H, hand 0.108 H, foot length 0.152 H, shoulder breadth 0.259 H, hip breadth 0.191 H.
 Girths are radii as fractions of ``H`` chosen to match typical adult circumferences (thigh ≈ 55 cm,
 calf ≈ 37 cm, upper arm ≈ 30 cm at 1.75 m). Identities vary around these norms by a few percent in
-proportion and ≈ 12 % in girth ("build"), with a continuous sex-like axis that trades shoulder for hip breadth.
+proportion and ≈ 16 % in girth ("build"), with a continuous sex-like axis that trades shoulder for hip breadth.
 """
 
 from __future__ import annotations
@@ -98,19 +98,25 @@ def sample_body(rng: np.random.Generator, spread: float = 1.0) -> BodyShape:
     """
     stature = 1.70 * _n(rng, 0.05, spread)  # ≈ 8.5 cm standard deviation
     sex = float(np.clip(rng.normal(0.0, 0.6), -1.0, 1.0)) * spread  # + broad shoulders, - broad hips
-    build = float(np.clip(np.exp(rng.normal(0.0, 0.12 * spread)), 0.72, 1.45))
+    build = float(np.clip(np.exp(rng.normal(0.0, 0.16 * spread)), 0.72, 1.45))
     belly = build**1.8 * _n(rng, 0.06, spread)  # front-back waist grows faster with build
-    leg = _n(rng, 0.025, spread)
-    arm = _n(rng, 0.025, spread)
+    leg = _n(rng, 0.03, spread)
+    arm = _n(rng, 0.03, spread)
+    head = _n(rng, 0.05, spread)
+
+    def local(sd: float) -> float:
+        # Segment-level noise on top of the shared factors stays small: body dimensions are strongly
+        # correlated (a few principal components carry most of their variance).
+        return _n(rng, 0.5 * sd, spread)
+
     g = build
     H = stature
-    head = _n(rng, 0.04, spread)
-    shank = 0.246 * H * leg * _n(rng, 0.02, spread)
-    thigh = 0.245 * H * leg * _n(rng, 0.02, spread)
+    shank = 0.246 * H * leg * local(0.02)
+    thigh = 0.245 * H * leg * local(0.02)
     ankle_height = 0.039 * H
-    trunk = 0.288 * H * _n(rng, 0.03, spread)
+    trunk = 0.288 * H * local(0.05)
     head_rz = 0.066 * H * head
-    neck = 0.052 * H * _n(rng, 0.08, spread)
+    neck = 0.052 * H * local(0.12)
     # Vertex = hip + trunk + neck + head height (≈ 0.13 H): the sampled stature is re-derived from the segments.
     height = ankle_height + shank + thigh + trunk + neck + 2 * head_rz
     return BodyShape(
@@ -118,31 +124,31 @@ def sample_body(rng: np.random.Generator, spread: float = 1.0) -> BodyShape:
         thigh=thigh,
         shank=shank,
         ankle_height=ankle_height,
-        foot=0.152 * H * _n(rng, 0.04, spread),
+        foot=0.152 * H * local(0.06),
         trunk=trunk,
         neck=neck,
-        upper_arm=0.186 * H * arm * _n(rng, 0.02, spread),
-        forearm=0.146 * H * arm * _n(rng, 0.02, spread),
-        hand=0.100 * H * _n(rng, 0.04, spread),
-        hip_half=0.050 * H * (1.0 - 0.04 * sex) * _n(rng, 0.03, spread),
-        shoulder_half=0.110 * H * (1.0 + 0.05 * sex) * _n(rng, 0.03, spread),
-        pelvis_width=0.094 * H * (1.0 - 0.05 * sex) * g**0.8 * _n(rng, 0.03, spread),
-        pelvis_depth=0.062 * H * g**0.9 * _n(rng, 0.04, spread),
-        waist_width=0.082 * H * g * _n(rng, 0.04, spread),
+        upper_arm=0.186 * H * arm * local(0.02),
+        forearm=0.146 * H * arm * local(0.02),
+        hand=0.100 * H * local(0.06),
+        hip_half=0.050 * H * (1.0 - 0.06 * sex) * local(0.06),
+        shoulder_half=0.110 * H * (1.0 + 0.07 * sex) * local(0.06),
+        pelvis_width=0.094 * H * (1.0 - 0.07 * sex) * g**0.8 * local(0.06),
+        pelvis_depth=0.062 * H * g**0.9 * local(0.06),
+        waist_width=0.082 * H * g * local(0.06),
         waist_depth=0.058 * H * belly,
-        chest_width=0.096 * H * (1.0 + 0.04 * sex) * g**0.8 * _n(rng, 0.03, spread),
-        chest_depth=0.064 * H * g * _n(rng, 0.05, spread),
-        head_rx=0.057 * H * head * _n(rng, 0.03, spread),
-        head_ry=0.046 * H * head * _n(rng, 0.03, spread),
+        chest_width=0.096 * H * (1.0 + 0.05 * sex) * g**0.8 * local(0.05),
+        chest_depth=0.064 * H * g * local(0.06),
+        head_rx=0.057 * H * head * local(0.05),
+        head_ry=0.046 * H * head * local(0.05),
         head_rz=head_rz,
-        thigh_r=0.048 * H * g * _n(rng, 0.05, spread),
-        knee_r=0.029 * H * g**0.6 * _n(rng, 0.04, spread),
-        calf_r=0.033 * H * g**0.8 * _n(rng, 0.05, spread),
-        ankle_r=0.019 * H * _n(rng, 0.04, spread),
-        upper_arm_r=0.026 * H * g * _n(rng, 0.05, spread),
-        elbow_r=0.019 * H * g**0.7 * _n(rng, 0.04, spread),
-        wrist_r=0.014 * H * _n(rng, 0.04, spread),
-        neck_r=0.030 * H * g**0.7 * _n(rng, 0.04, spread),
+        thigh_r=0.048 * H * g * local(0.08),
+        knee_r=0.029 * H * g**0.6 * local(0.06),
+        calf_r=0.033 * H * g**0.8 * local(0.08),
+        ankle_r=0.019 * H * local(0.06),
+        upper_arm_r=0.026 * H * g * local(0.08),
+        elbow_r=0.019 * H * g**0.7 * local(0.06),
+        wrist_r=0.014 * H * local(0.06),
+        neck_r=0.030 * H * g**0.7 * local(0.06),
         heel_r=0.022 * H,
         toe_r=0.017 * H,
         build=build,

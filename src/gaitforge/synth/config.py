@@ -20,9 +20,7 @@ __all__ = [
 ]
 
 #: The CASIA-B sequence types: six normal walks, two with a bag, two in a coat.
-CASIA_B_CONDITIONS: tuple[str, ...] = tuple(
-    [f"nm-{i:02d}" for i in range(1, 7)] + ["bg-01", "bg-02", "cl-01", "cl-02"]
-)
+CASIA_B_CONDITIONS: tuple[str, ...] = tuple([f"nm-{i:02d}" for i in range(1, 7)] + ["bg-01", "bg-02", "cl-01", "cl-02"])
 #: Eleven views, 0° (walking towards the camera) to 180° (walking away) in 18° steps; 90° is the side view.
 CASIA_B_VIEWS: tuple[str, ...] = tuple(f"{a:03d}" for a in range(0, 181, 18))
 
@@ -50,9 +48,7 @@ def parse_view(view: str) -> float:
         ValueError: The name is not three digits or is outside [0, 360).
     """
     if not isinstance(view, str) or not _VIEW_RE.match(view) or int(view) >= 360:
-        raise ValueError(
-            f"synth: view {view!r} is not understood; expected three digits in 000..359 (e.g. '090')"
-        )
+        raise ValueError(f"synth: view {view!r} is not understood; expected three digits in 000..359 (e.g. '090')")
     return float(int(view))
 
 
@@ -117,7 +113,7 @@ class WorldConfig:
     canvas_width: int = 128
     camera_distance_m: float = 6.0
     camera_elevation_deg: float = 4.0
-    view_jitter_deg: float = 1.5
+    view_jitter_deg: float = 1.0
     identity_spread: float = 1.0
     sequence_noise: float = 1.0
     pose_noise: float = 0.006
@@ -133,9 +129,7 @@ class WorldConfig:
         if self.n_subjects < 1:
             raise ValueError(f"synth: n_subjects must be >= 1, got {self.n_subjects}")
         if not 0 <= self.n_train <= self.n_subjects:
-            raise ValueError(
-                f"synth: n_train must be in [0, n_subjects={self.n_subjects}], got {self.n_train}"
-            )
+            raise ValueError(f"synth: n_train must be in [0, n_subjects={self.n_subjects}], got {self.n_train}")
         if self.frames < 1:
             raise ValueError(f"synth: frames must be >= 1, got {self.frames}")
         if self.fps <= 0:

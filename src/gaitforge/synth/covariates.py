@@ -49,7 +49,7 @@ class CoatSpec:
 
 #: Coat kinds: a hip-length jacket, a bulky puffer to mid-thigh, a knee-length coat, a below-knee trench coat.
 COAT_KINDS: dict[str, CoatSpec] = {
-    "jacket": CoatSpec(hem=0.455, bulk=0.020, flare=0.012, sleeve=0.008, collar=0.008),
+    "jacket": CoatSpec(hem=0.44, bulk=0.030, flare=0.016, sleeve=0.012, collar=0.010),
     "puffer": CoatSpec(hem=0.40, bulk=0.042, flare=0.030, sleeve=0.020, collar=0.022),
     "long_coat": CoatSpec(hem=0.28, bulk=0.024, flare=0.026, sleeve=0.010, collar=0.012),
     "trench": CoatSpec(hem=0.20, bulk=0.022, flare=0.040, sleeve=0.010, collar=0.014),
@@ -119,9 +119,7 @@ def coat_part(body: BodyShape, skel: Skeleton, torso: Part, coat: str) -> Part:
         if drop <= 0:
             continue
         leg = leg_point_at_height(skel, s, drop, body.thigh, body.shank)
-        r_leg = np.interp(
-            drop, [0.0, body.thigh, body.thigh + body.shank], [body.thigh_r, body.knee_r, body.ankle_r]
-        )
+        r_leg = np.interp(drop, [0.0, body.thigh, body.thigh + body.shank], [body.thigh_r, body.knee_r, body.ankle_r])
         blobs.append(sphere(leg, r_leg + spec.flare * H))
     return Part("coat", blobs, depth_bias=-0.02, covers=("torso", "l_thigh", "r_thigh", "l_shank", "r_shank"))
 

@@ -75,7 +75,8 @@ class Skeleton:
 
     Attributes:
         points: Named positions [T,3] (metres): ``pelvis``, ``neck_base``, ``head_base``, ``head``, and per side
-            (``l_``/``r_``) ``hip``, ``knee``, ``ankle``, ``heel``, ``toe``, ``shoulder``, ``elbow``, ``wrist``, ``hand``.
+            (``l_``/``r_``) ``hip``, ``knee``, ``ankle``, ``heel``, ``toe``, ``shoulder``, ``elbow``, ``wrist``,
+            ``hand``.
         frames: Named orientations [T,3,3] (columns = local x, y, z axes): ``pelvis``, ``thorax``, ``head``,
             ``l_foot``, ``r_foot``.
         speed: Mean forward speed (m/s).
@@ -128,8 +129,7 @@ def _legs(body: BodyShape, style: GaitStyle, phase: np.ndarray, hip_gain: float)
             }
         )
     low = np.minimum.reduce(
-        [out[f"{k}_heel"][:, 2] - body.heel_r for k in "lr"]
-        + [out[f"{k}_toe"][:, 2] - body.toe_r for k in "lr"]
+        [out[f"{k}_heel"][:, 2] - body.heel_r for k in "lr"] + [out[f"{k}_toe"][:, 2] - body.toe_r for k in "lr"]
     )
     out["height"] = -low  # pelvis height that puts the lowest sole point on the floor
     return out
@@ -196,14 +196,13 @@ def simulate_walk(
 
     yaw_t = -style.thorax_rotation * np.cos(2 * np.pi * phase) * _D
     lean = (style.trunk_lean + carry.lean + 1.0 * np.cos(4 * np.pi * (phase - 0.05)) + 0.5 * wander) * _D
-    rt = rot_z(yaw_t) @ rot_y(lean)
+    roll_t = style.trunk_roll * np.sin(2 * np.pi * phase) * _D  # towards the stance side
+    rt = rot_z(yaw_t) @ rot_y(lean) @ rot_x(roll_t)
     frames["thorax"] = rt
     neck_base = pelvis + _apply(rt, np.array([0.0, 0.0, body.trunk]))
     rh = rot_z(0.3 * yaw_t) @ rot_y(style.head_pitch * _D + 0.3 * lean)
     frames["head"] = rh
-    head_base = neck_base + _apply(
-        rot_y(0.5 * lean), np.array([style.head_forward * body.height, 0.0, body.neck])
-    )
+    head_base = neck_base + _apply(rot_y(0.5 * lean), np.array([style.head_forward * body.height, 0.0, body.neck]))
     pts["neck_base"] = neck_base
     pts["head_base"] = head_base
     pts["head"] = head_base + _apply(rh, np.array([0.1 * body.head_rx, 0.0, body.head_rz]))
@@ -233,6 +232,4 @@ def simulate_walk(
                 f"{side}_hand": hand,
             }
         )
-    return Skeleton(
-        points=pts, frames=frames, speed=speed, stride=stride, cycle_s=cycle, extra={"hip_gain": gain}
-    )
+    return Skeleton(points=pts, frames=frames, speed=speed, stride=stride, cycle_s=cycle, extra={"hip_gain": gain})

@@ -91,9 +91,7 @@ def body_parts(body: BodyShape, skel: Skeleton, extra: Sleeves = Sleeves()) -> l
     torso = Part(
         "torso",
         [
-            ellipsoid(
-                at(rp, (0.0, 0.0, -0.005 * H)), rp, (body.pelvis_depth + e, body.pelvis_width + e, 0.055 * H)
-            ),
+            ellipsoid(at(rp, (0.0, 0.0, -0.005 * H)), rp, (body.pelvis_depth + e, body.pelvis_width + e, 0.055 * H)),
             ellipsoid(
                 at(rt, (0.15 * body.waist_depth, 0.0, 0.10 * H)),
                 rt,
@@ -137,9 +135,7 @@ def body_parts(body: BodyShape, skel: Skeleton, extra: Sleeves = Sleeves()) -> l
                 f"{s}_upper_arm",
                 capsule(p[f"{s}_shoulder"], p[f"{s}_elbow"], body.upper_arm_r + a, body.elbow_r + a),
             ),
-            Part(
-                f"{s}_forearm", capsule(p[f"{s}_elbow"], p[f"{s}_wrist"], body.elbow_r + a, body.wrist_r + a)
-            ),
+            Part(f"{s}_forearm", capsule(p[f"{s}_elbow"], p[f"{s}_wrist"], body.elbow_r + a, body.wrist_r + a)),
             Part(
                 f"{s}_hand",
                 capsule(

@@ -114,9 +114,7 @@ def estimate_pose(
         owners[j, [lookup[n] for n in names if n in lookup]] = True
     visible = owners[np.arange(17)[None, :], seen]
     # Face points also need the face turned towards the camera.
-    normals = np.einsum(
-        "tij,kj->tki", skel.frames["head"], _FACE / np.linalg.norm(_FACE, axis=1, keepdims=True)
-    )
+    normals = np.einsum("tij,kj->tki", skel.frames["head"], _FACE / np.linalg.norm(_FACE, axis=1, keepdims=True))
     visible[:, :5] &= normals @ camera.to_camera > 0.15
     ys = np.nonzero(labels.any(axis=(0, 2)))[0]
     person_px = float(ys.max() - ys.min() + 1) if len(ys) else float(height)

@@ -12,7 +12,7 @@ __all__ = ["PRESETS", "get_preset"]
 
 PRESETS: MappingProxyType[str, WorldConfig] = MappingProxyType(
     {
-        # CASIA-B (Yu, Tan & Tan, ICPR 2006): 124 subjects, 74 train / 50 test, nm-01..06, bg-01..02, cl-01..02, 11 views.
+        # CASIA-B (Yu, Tan & Tan, ICPR 2006): 124 subjects, 74 train / 50 test, 10 conditions, 11 views.
         "casia-b": WorldConfig(
             name="casia-b",
             n_subjects=124,

@@ -2,9 +2,9 @@
 
 Norms: cadence ≈ 105–120 steps/min and stride ≈ 0.8 × stature at free speed; pelvic rotation ≈ ±4–5°,
 obliquity ≈ ±3–5°, tilt ≈ ±2°; lateral sway ≈ ±2–3 cm (Winter 1991; Murray, Drought & Kory 1964;
-Inman, Ralston & Todd, *Human Walking*, 1981). Identities differ by amounts of the order of the
-between-subject standard deviations reported there; sequences of one person differ by speed,
-start phase and a smaller jitter of the same parameters.
+Inman, Ralston & Todd, *Human Walking*, 1981); lateral trunk bending ≈ ±2–4° (Thorstensson et al. 1984).
+Identities differ by amounts of the order of the between-subject standard deviations reported there;
+sequences of one person differ by speed, start phase and a smaller jitter of the same parameters.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ class GaitStyle:
         left_phase: Left-side timing offset from half a cycle (cycles).
         pelvis_rotation, pelvis_obliquity, pelvis_tilt: Pelvis oscillation amplitudes.
         thorax_rotation: Counter-rotation of the thorax.
+        trunk_roll: Lateral trunk bending towards the stance side.
         trunk_lean: Mean forward lean of the trunk.
         head_pitch: Head pitch relative to the vertical (positive = chin down).
         head_forward: Forward head posture, fraction of stature.
@@ -55,6 +56,7 @@ class GaitStyle:
     pelvis_obliquity: float
     pelvis_tilt: float
     thorax_rotation: float
+    trunk_roll: float
     trunk_lean: float
     head_pitch: float
     head_forward: float
@@ -78,17 +80,17 @@ def sample_style(rng: np.random.Generator, spread: float = 1.0) -> GaitStyle:
     """
     s = spread
     hip = TEMPLATES["hip"].perturbed(rng, 0.10 * s, 0.012 * s).scaled(1.0, rng.normal(0, 3.0 * s))
-    knee = TEMPLATES["knee"].perturbed(rng, 0.10 * s, 0.012 * s).scaled(_g(rng, 1, 0.08 * s, 0.75, 1.25))
+    knee = TEMPLATES["knee"].perturbed(rng, 0.10 * s, 0.012 * s).scaled(_g(rng, 1, 0.10 * s, 0.7, 1.3))
     ankle = TEMPLATES["ankle"].perturbed(rng, 0.15 * s, 0.015 * s).scaled(_g(rng, 1, 0.15 * s, 0.6, 1.4))
     shoulder = (
         TEMPLATES["shoulder"]
         .perturbed(rng, 0.12 * s, 0.02 * s)
-        .scaled(_g(rng, 1.0, 0.35 * s, 0.25, 2.0), rng.normal(0, 4.0 * s))
+        .scaled(_g(rng, 1.0, 0.4 * s, 0.25, 2.0), rng.normal(0, 4.0 * s))
     )
     elbow = (
         TEMPLATES["elbow"]
         .perturbed(rng, 0.15 * s, 0.02 * s)
-        .scaled(_g(rng, 1.0, 0.3 * s, 0.3, 1.8), rng.normal(0, 8.0 * s))
+        .scaled(_g(rng, 1.0, 0.3 * s, 0.3, 1.8), rng.normal(0, 10.0 * s))
     )
     return GaitStyle(
         cadence=_g(rng, 112.0, 7.0 * s, 90.0, 135.0),
@@ -106,7 +108,8 @@ def sample_style(rng: np.random.Generator, spread: float = 1.0) -> GaitStyle:
         pelvis_obliquity=_g(rng, 4.0, 1.5 * s, 0.5, 8.0),
         pelvis_tilt=_g(rng, 1.5, 0.8 * s, 0.0, 4.0),
         thorax_rotation=_g(rng, 4.0, 1.8 * s, 0.0, 10.0),
-        trunk_lean=_g(rng, 4.0, 3.0 * s, -4.0, 13.0),
+        trunk_roll=_g(rng, 2.5, 1.2 * s, 0.0, 7.0),
+        trunk_lean=_g(rng, 4.0, 3.5 * s, -5.0, 14.0),
         head_pitch=_g(rng, 3.0, 5.0 * s, -10.0, 18.0),
         head_forward=_g(rng, 0.008, 0.008 * s, -0.01, 0.03),
         arm_abduction=_g(rng, 8.0, 3.0 * s, 2.0, 18.0),
@@ -132,8 +135,8 @@ def vary_style(style: GaitStyle, rng: np.random.Generator, noise: float = 1.0) -
         ``(style, speed_factor)``.
     """
     n = noise
-    speed = float(np.clip(rng.normal(1.0, 0.06 * n), 0.8, 1.2))
-    arm = float(np.clip(rng.normal(1.0, 0.08 * n), 0.75, 1.25)) * speed**1.5
+    speed = float(np.clip(rng.normal(1.0, 0.05 * n), 0.8, 1.2))
+    arm = float(np.clip(rng.normal(1.0, 0.06 * n), 0.8, 1.2)) * speed**1.5
     varied = replace(
         style,
         cadence=style.cadence * speed**0.45 * (1 + rng.normal(0, 0.01 * n)),
@@ -145,6 +148,7 @@ def vary_style(style: GaitStyle, rng: np.random.Generator, noise: float = 1.0) -
         elbow=style.elbow.perturbed(rng, 0.06 * n, 0.006 * n).scaled(1.0, rng.normal(0, 3.0 * n)),
         pelvis_rotation=max(0.0, style.pelvis_rotation * speed + rng.normal(0, 0.5 * n)),
         thorax_rotation=max(0.0, style.thorax_rotation + rng.normal(0, 0.5 * n)),
+        trunk_roll=max(0.0, style.trunk_roll + rng.normal(0, 0.4 * n)),
         trunk_lean=style.trunk_lean + rng.normal(0, 1.0 * n) + 3.0 * (speed - 1.0),
         head_pitch=style.head_pitch + rng.normal(0, 2.0 * n),
         arm_abduction=max(0.0, style.arm_abduction + rng.normal(0, 1.0 * n)),

@@ -124,7 +124,7 @@ def render_raw(cfg: WorldConfig, subject_index: int, condition: str, view: str) 
         parts += bag_parts(body, skel, bag, coat_kind)
 
     az = azimuth + float(view_rng.normal(0.0, cfg.view_jitter_deg))
-    elevation = cfg.camera_elevation_deg + float(view_rng.normal(0.0, 1.0))
+    elevation = cfg.camera_elevation_deg + float(view_rng.normal(0.0, 0.5))
     distance = cfg.camera_distance_m * (1.0 + float(view_rng.normal(0.0, 0.05)))
     px_per_m = 0.9 * cfg.canvas_height / 2.0 * (1.0 + float(view_rng.normal(0.0, 0.03)))
     t = np.arange(cfg.frames) / cfg.fps
@@ -164,7 +164,7 @@ def render_raw(cfg: WorldConfig, subject_index: int, condition: str, view: str) 
 
 
 def generate_sequence(cfg: WorldConfig, subject_index: int, condition: str, view: str) -> Sequence:
-    """One sequence of the world with modalities ``sil`` uint8 ``[T,64,64]``, ``pose`` and ``joints3d`` float32 ``[T,17,3]``.
+    """One sequence: ``sil`` uint8 ``[T,64,64]``, ``pose`` and ``joints3d`` float32 ``[T,17,3]``.
 
     The silhouettes are the raw frames passed through the field's standard pretreatment
     (:func:`gaitforge.preprocess.silhouette.pretreat_sequence`); ``pose`` keeps raw-frame pixel coordinates.
