@@ -42,6 +42,10 @@ def test_train_eval_score(micro_world: Path, tmp_path: Path, capsys: pytest.Capt
     assert main(["-q", "eval", str(run), "--metric", "cos", "--out", str(tmp_path / "cos")]) == 0
     assert json.loads((tmp_path / "cos" / "results.json").read_text())["metric"] == "cos"
 
+    # cross-domain: the trained run evaluated on another store given on the command line
+    assert main(["-q", "eval", str(run), "--store", str(micro_world), "--out", str(tmp_path / "xd")]) == 0
+    assert json.loads((tmp_path / "xd" / "results.json").read_text())["protocol"] == "casia-b"
+
     emb = run / "eval" / "embeddings.npz"
     assert (
         main(
