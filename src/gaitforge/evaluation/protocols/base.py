@@ -145,6 +145,15 @@ class Protocol:
     def evaluate(self, data: EvalData, options: ScoreOptions) -> EvaluationResult:  # pragma: no cover
         raise NotImplementedError
 
+    @staticmethod
+    def _scan(data: EvalData, options: ScoreOptions, reducers: list, probe_rows: np.ndarray,
+              gallery_rows: np.ndarray) -> None:
+        """Stream the probe × gallery distances of ``data`` through ``reducers`` in bounded memory."""
+        from ..streaming import scan
+
+        scan(data.embeddings, data.embeddings, options.metric, reducers, options.memory_limit_mb,
+             options.chunk_rows, probe_rows=probe_rows, gallery_rows=gallery_rows)
+
     def _result(
         self, options: ScoreOptions, log: SkipLog, settings: dict[str, Any] | None = None, **kwargs: Any
     ) -> EvaluationResult:

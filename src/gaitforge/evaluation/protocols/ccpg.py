@@ -20,7 +20,7 @@ import numpy as np
 from ..data import EvalData
 from ..metrics import cmc_from_first_positions
 from ..results import EvaluationResult
-from ..streaming import FirstMatchReducer, RankingReducer, encode_jointly, scan
+from ..streaming import FirstMatchReducer, RankingReducer, encode_jointly
 from .base import Condition, Protocol, ScoreOptions, SkipLog, require_rows
 from .grid import cell_accuracy, de_diag, grouped_gallery, nan_mean, sorted_views
 from .retrieval import cmc_float32
@@ -76,16 +76,7 @@ class ClothChangingProtocol(Protocol):
             q_view, g_view = encode_jointly(views[probe_rows], views[gallery_rows])
             grid = FirstMatchReducer(q_lab, g_lab, groups)
             reid = RankingReducer(q_lab, g_lab, q_view, g_view)
-            scan(
-                data.embeddings,
-                data.embeddings,
-                options.metric,
-                [grid, reid],
-                options.memory_limit_mb,
-                options.chunk_rows,
-                probe_rows=probe_rows,
-                gallery_rows=gallery_rows,
-            )
+            self._scan(data, options, [grid, reid], probe_rows, gallery_rows)
 
             probe_views = views[probe_rows]
             view_rows = [np.flatnonzero(probe_views == v) for v in view_list]

@@ -16,7 +16,7 @@ import numpy as np
 from ..data import EvalData
 from ..metrics import cmc_from_first_positions
 from ..results import EvaluationResult
-from ..streaming import FirstMatchReducer, RankingReducer, encode_jointly, scan
+from ..streaming import FirstMatchReducer, RankingReducer, encode_jointly
 from .base import Protocol, ScoreOptions, SkipLog, TypeSet, require_rows
 
 __all__ = ["PartitionRetrieval", "RealScene", "cmc_float32", "partition_keys"]
@@ -80,16 +80,7 @@ class PartitionRetrieval(Protocol):
         probe_rows, gallery_rows = np.flatnonzero(probe_mask), np.flatnonzero(~probe_mask)
         q_lab, g_lab = encode_jointly(data.labels[probe_rows], data.labels[gallery_rows])
         red = RankingReducer(q_lab, g_lab)
-        scan(
-            data.embeddings,
-            data.embeddings,
-            options.metric,
-            [red],
-            options.memory_limit_mb,
-            options.chunk_rows,
-            probe_rows=probe_rows,
-            gallery_rows=gallery_rows,
-        )
+        self._scan(data, options, [red], probe_rows, gallery_rows)
         return self.summarise(red, gallery_rows.size, probe_rows.size, log, options)
 
     def summarise(
@@ -154,16 +145,7 @@ class RealScene(Protocol):
         probe_rows, gallery_rows = np.flatnonzero(p_mask), np.flatnonzero(g_mask)
         q_lab, g_lab = encode_jointly(data.labels[probe_rows], data.labels[gallery_rows])
         red = FirstMatchReducer(q_lab, g_lab)
-        scan(
-            data.embeddings,
-            data.embeddings,
-            options.metric,
-            [red],
-            options.memory_limit_mb,
-            options.chunk_rows,
-            probe_rows=probe_rows,
-            gallery_rows=gallery_rows,
-        )
+        self._scan(data, options, [red], probe_rows, gallery_rows)
         first = red.first[:, 0]
         log.skip(
             "probes (counted as misses)",

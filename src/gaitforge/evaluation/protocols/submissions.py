@@ -86,16 +86,7 @@ class TopKSubmission(Protocol):
         )
         probe_rows, gallery_rows = np.flatnonzero(p_mask), np.flatnonzero(g_mask)
         red = TopKReducer(probe_rows.size, self.k, gallery_rows.size)
-        scan(
-            data.embeddings,
-            data.embeddings,
-            options.metric,
-            [red],
-            options.memory_limit_mb,
-            options.chunk_rows,
-            probe_rows=probe_rows,
-            gallery_rows=gallery_rows,
-        )
+        self._scan(data, options, [red], probe_rows, gallery_rows)
         g_labels = [format_label(s, self.label_style) for s in data.labels[gallery_rows].tolist()]
         video_ids = data.views[probe_rows].tolist()
         rows = [[vid, *(g_labels[j] for j in idx)] for vid, idx in zip(video_ids, red.indices.tolist())]

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..data import EvalData
 from ..results import EvaluationResult
-from ..streaming import RankingReducer, encode_jointly, scan
+from ..streaming import RankingReducer, encode_jointly
 from .base import Condition, Protocol, ScoreOptions, SkipLog, TypeSet, require_rows
 from .grid import cell_accuracy, de_diag, first_match_grid, grouped_gallery, nan_mean, sorted_views
 
@@ -77,16 +77,7 @@ class CrossViewGallery(Protocol):
         q_lab, g_lab = encode_jointly(data.labels[probe_rows], data.labels[gallery_rows])
         q_view, g_view = encode_jointly(data.views[probe_rows], data.views[gallery_rows])
         red = RankingReducer(q_lab, g_lab, q_view, g_view)
-        scan(
-            data.embeddings,
-            data.embeddings,
-            options.metric,
-            [red],
-            options.memory_limit_mb,
-            options.chunk_rows,
-            probe_rows=probe_rows,
-            gallery_rows=gallery_rows,
-        )
+        self._scan(data, options, [red], probe_rows, gallery_rows)
 
         figures, per_view, counts = {}, {}, {"gallery": int(gallery_rows.size), "probes": {}}
         probe_views = data.views[probe_rows]
