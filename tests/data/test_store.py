@@ -222,9 +222,7 @@ def test_killed_append_writer_leaves_last_checkpoint_readable(tmp_path: Path) ->
     w = StoreWriter(root, append=True, checkpoint_seconds=1e9)
     w.add(Sequence("001", "nm-01", "000", {"sil": np.ones((2, 4, 4), np.uint8)}))
     w.checkpoint()  # published: 001
-    w.add(
-        Sequence("002", "nm-01", "000", {"sil": np.ones((3, 4, 4), np.uint8)})
-    )  # written, not yet published
+    w.add(Sequence("002", "nm-01", "000", {"sil": np.ones((3, 4, 4), np.uint8)}))  # written, not yet published
     w._shards["sil"]._f.write(b"partial garbage")  # a sequence half-written when the process dies
     w._shards["sil"]._f.flush()
     # process "killed" here: nothing else runs. The published index is still consistent.
@@ -242,9 +240,7 @@ def test_killed_append_writer_leaves_last_checkpoint_readable(tmp_path: Path) ->
 
 def test_sharding(tmp_path: Path) -> None:
     root = tmp_path / "s"
-    seqs = [
-        Sequence(f"{i:03d}", "nm-01", "000", {"sil": np.full((10, 32, 32), i, np.uint8)}) for i in range(5)
-    ]
+    seqs = [Sequence(f"{i:03d}", "nm-01", "000", {"sil": np.full((10, 32, 32), i, np.uint8)}) for i in range(5)]
     _write(root, seqs, shard_bytes=25_000)
     assert len(list(root.glob("sil.*.bin"))) == 3
     store = SequenceStore(root, verify=True)
@@ -364,7 +360,8 @@ def test_checksum_mismatch_only_with_verify(two_seq_store: Path) -> None:
     SequenceStore(two_seq_store)  # sizes still agree: only verify sees it
     with pytest.raises(
         StoreFormatError,
-        match=r"sil\.00000\.bin: bytes .* do not match field 'sequences\[1\]\.modalities\.sil\.checksum'.*'002/bg-01/000'",
+        match=r"sil\.00000\.bin: bytes .* do not match field "
+        r"'sequences\[1\]\.modalities\.sil\.checksum'.*'002/bg-01/000'",
     ):
         SequenceStore(two_seq_store, verify=True)
 

@@ -1,4 +1,5 @@
 """The model contract: ``forward(batch) -> ModelOutput``, ``embed(inputs, seq_lens) -> [B, C, P]``."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -48,11 +49,15 @@ class GaitModel(nn.Module):
         raise NotImplementedError
 
     @torch.no_grad()
-    def embed(self, inputs: torch.Tensor | dict[str, torch.Tensor], seq_lens: torch.Tensor | None = None) -> torch.Tensor:
+    def embed(
+        self, inputs: torch.Tensor | dict[str, torch.Tensor], seq_lens: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Inference embeddings ``[B, C, P]`` for stacked ``[B, T, ...]`` or packed ``[1, ΣT, ...]`` inputs."""
         if isinstance(inputs, torch.Tensor):
             inputs = {self.input_modalities[0]: inputs}
         first = next(iter(inputs.values()))
         n = int(seq_lens.shape[0]) if seq_lens is not None else int(first.shape[0])
-        batch = Batch(inputs=inputs, labels=torch.full((n,), -1, dtype=torch.long, device=first.device), seq_lens=seq_lens)
+        batch = Batch(
+            inputs=inputs, labels=torch.full((n,), -1, dtype=torch.long, device=first.device), seq_lens=seq_lens
+        )
         return self.forward(batch).embeddings
