@@ -6,8 +6,9 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEMO_OUT ?= demo_out
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test install bench clean
+.PHONY: demo test install bench clean browser
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +23,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/gaitforge demo --out $(DEMO_OUT)
 
-test: $(STAMP)
+# The web page's end-to-end test drives Debian's chromium through Playwright; install it when missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "warning: could not install chromium; the browser test needs it"
+
+test: $(STAMP) browser
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
 bench: $(STAMP)

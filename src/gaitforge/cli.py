@@ -11,7 +11,15 @@ import logging
 import sys
 from pathlib import Path
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "COMMAND_MODULES"]
+
+# Modules that add their own subcommands: each defines ``register(sub)`` taking the subparsers action, adds its
+# parsers there with ``set_defaults(func=...)``, and imports its heavy dependencies inside the handlers only.
+COMMAND_MODULES: tuple[str, ...] = (
+    "gaitforge.interop.cli",  # convert opengait-config
+    "gaitforge.preprocess.cli",  # preprocess video
+    "gaitforge.deploy.cli",  # enroll, identify, export, serve
+)
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
@@ -142,6 +150,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("models", help="list registered models")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_models)
+
+    import importlib
+
+    for module_name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if not exc.name or not (module_name + ".").startswith(exc.name + "."):  # a missing dependency: report it
+                raise
+            continue  # that command family is not part of this build
+        module.register(sub)
     return parser
 
 
