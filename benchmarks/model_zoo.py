@@ -58,7 +58,8 @@ def run_one(name: str, config: str, overrides: list[str], out: Path) -> dict[str
     from gaitforge.config import load_config
     from gaitforge.engine.data_setup import open_store
     from gaitforge.engine.evaluate import evaluate_model, load_trained_model
-    from gaitforge.engine.trainer import latest_checkpoint, train
+    from gaitforge.engine.checkpoint import latest_checkpoint
+    from gaitforge.engine.trainer import train
 
     cfg = load_config(config, overrides)
     run_dir = out / name

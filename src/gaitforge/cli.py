@@ -18,7 +18,9 @@ __all__ = ["main", "build_parser", "COMMAND_MODULES"]
 COMMAND_MODULES: tuple[str, ...] = (
     "gaitforge.interop.cli",  # convert opengait-config
     "gaitforge.preprocess.cli",  # preprocess video
-    "gaitforge.deploy.cli",  # enroll, identify, export, serve
+    "gaitforge.retrieval.cli",  # enroll, identify
+    "gaitforge.export.cli",  # export (ONNX)
+    "gaitforge.service.cli",  # serve
 )
 
 
