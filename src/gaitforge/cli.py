@@ -33,6 +33,13 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _is_main() -> bool:
+    """False on the non-zero ranks of a torchrun job, which then print nothing (rank 0 reports)."""
+    from gaitforge.engine.distributed import is_main
+
+    return is_main()
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from gaitforge.config import load_config
     from gaitforge.engine.trainer import train
@@ -40,7 +47,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     cfg = load_config(args.config, args.set)
     run_dir = Path(args.run_dir) if args.run_dir else Path("runs") / cfg.name
     result = train(cfg, run_dir, resume=args.resume, progress=not args.quiet)
-    print(f"trained {result.iterations} iterations in {result.seconds:.0f} s; checkpoint {result.checkpoint}")
+    if _is_main():
+        print(f"trained {result.iterations} iterations in {result.seconds:.0f} s; checkpoint {result.checkpoint}")
     if args.eval:
         return _evaluate(result.checkpoint, args)
     return 0
@@ -58,7 +66,8 @@ def _evaluate(target: Path, args: argparse.Namespace) -> int:
         out_dir=Path(args.out) if getattr(args, "out", None) else None,
         progress=not args.quiet,
     )
-    print(result.format_table())
+    if _is_main():
+        print(result.format_table())
     return 0
 
 

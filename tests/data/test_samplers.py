@@ -81,6 +81,21 @@ def test_ddp_ranks_split_the_global_batch() -> None:
     full = TripletSampler(labels, 4, 2, seed=5).batch(3)
     parts = [TripletSampler(labels, 4, 2, seed=5, rank=r, world_size=2).batch(3) for r in range(2)]
     assert parts[0] + parts[1] == full
+    assert {labels[key.index] for key in parts[0]}.isdisjoint({labels[key.index] for key in parts[1]})  # whole subjects
+
+
+@pytest.mark.parametrize(("p", "k", "world_size"), [(3, 2, 2), (3, 2, 3), (5, 4, 4), (2, 3, 6)])
+def test_ddp_share_of_the_global_batch_any_split(p: int, k: int, world_size: int) -> None:
+    """world_size × local share = the one-process batch, for every iteration (resume included), p or k split."""
+    labels = _labels()
+    for it in (0, 7, 123):
+        full = TripletSampler(labels, p, k, seed=11).batch(it)
+        ranks = range(world_size)
+        parts = [TripletSampler(labels, p, k, seed=11, rank=r, world_size=world_size).batch(it) for r in ranks]
+        assert all(len(part) == p * k // world_size for part in parts)
+        assert [key for part in parts for key in part] == full
+    resumed = TripletSampler(labels, p, k, seed=11, rank=1, world_size=world_size, start_iteration=7)
+    assert next(iter(resumed)) == TripletSampler(labels, p, k, seed=11, rank=1, world_size=world_size).batch(7)
 
 
 @pytest.mark.parametrize(
@@ -88,7 +103,8 @@ def test_ddp_ranks_split_the_global_batch() -> None:
     [
         ({"p": 11, "k": 2}, "has 10 subjects; expected at least p=11"),
         ({"p": 0, "k": 2}, "p=0, k=2"),
-        ({"p": 3, "k": 2, "world_size": 2}, "p divisible by world_size"),
+        ({"p": 3, "k": 3, "world_size": 2}, r"global batch p\*k = 3\*3 = 9 does not divide by world_size=2"),
+        ({"p": 4, "k": 2, "rank": 2, "world_size": 2}, "expected 0 <= rank < world_size"),
     ],
 )
 def test_bad_settings(kwargs: dict, message: str) -> None:

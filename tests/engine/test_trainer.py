@@ -9,7 +9,9 @@ import pytest
 import torch
 
 from gaitforge.engine.checkpoint import latest_checkpoint, load_checkpoint
-from gaitforge.engine.trainer import train
+from gaitforge.engine.trainer import _gather_loss_inputs, train
+from gaitforge.losses import build_losses
+from gaitforge.models.base import ModelOutput
 from tests.conftest import micro_config
 
 
@@ -59,3 +61,43 @@ def test_training_reduces_the_loss(micro_world: Path, tmp_path: Path) -> None:
     train(cfg, tmp_path / "learn", progress=False)
     losses = [json.loads(x)["train/loss"] for x in (tmp_path / "learn" / "metrics.jsonl").read_text().splitlines()]
     assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5
+
+
+def test_loss_inputs_gathered_only_when_per_sample() -> None:
+    """In one process the gathered batch is the batch; a loss input without one row per sample is refused."""
+    losses = build_losses([{"name": "triplet", "margin": 0.2}, {"name": "ce", "input": "bnneck_logits"}])
+    labels = torch.tensor([0, 0, 1, 1])
+    output = ModelOutput(torch.randn(4, 8, 2), extras={"bnneck_logits": torch.randn(4, 3, 2), "other": torch.ones(1)})
+    merged, merged_labels = _gather_loss_inputs(output, labels, losses)
+    assert merged.embeddings is output.embeddings and merged.extras["bnneck_logits"] is output.extras["bnneck_logits"]
+    assert merged_labels is labels
+    bad = ModelOutput(torch.randn(4, 8, 2), extras={"bnneck_logits": torch.randn(1, 3, 2)})
+    with pytest.raises(ValueError, match=r"train.global_loss: model output 'bnneck_logits' has shape \[1, 3, 2\]"):
+        _gather_loss_inputs(bad, labels, losses)
+
+
+def test_warm_start_loads_weights_before_training(micro_world: Path, tmp_path: Path) -> None:
+    source = train(micro_config(micro_world, iterations=3), tmp_path / "source", progress=False)
+    cfg = micro_config(micro_world, iterations=1, init_from=str(source.checkpoint))
+    cfg.optimizer.lr = 0.0  # the one step changes no parameter: what we read back is what the warm start loaded
+    cfg.scheduler.warmup_iterations = 0
+    train(cfg, tmp_path / "warm", progress=False)
+    a, b = _weights(tmp_path / "source"), _weights(tmp_path / "warm")
+    params = [k for k in a if "running_" not in k and "num_batches" not in k]
+    assert params
+    for key in params:
+        torch.testing.assert_close(b[key], a[key], rtol=0, atol=0, msg=f"{key} not warm-started")
+    cold = micro_config(micro_world, iterations=1)
+    cold.optimizer.lr = 0.0
+    train(cold, tmp_path / "cold", progress=False)
+    c = _weights(tmp_path / "cold")
+    assert any(not torch.equal(c[k], a[k]) for k in params)  # without init_from the weights differ
+
+
+def test_warm_start_is_skipped_on_resume(micro_world: Path, tmp_path: Path) -> None:
+    cfg = micro_config(micro_world, iterations=2, init_from=str(tmp_path / "missing.pt"))
+    with pytest.raises(FileNotFoundError, match="init_from"):
+        train(cfg, tmp_path / "run", progress=False)
+    plain = micro_config(micro_world, iterations=2)
+    train(plain, tmp_path / "run2", progress=False, stop_at=1)
+    train(cfg, tmp_path / "run2", progress=False, resume=True)  # resume ignores init_from (not even opened)

@@ -37,9 +37,7 @@ def _transform(spec: TransformSpec | Mapping[str, TransformSpec]) -> Any:
     return build_transform(spec)  # type: ignore[arg-type]
 
 
-def _loader_kwargs(
-    num_workers: int, pin_memory: bool, prefetch_factor: int | None, persistent: bool
-) -> dict[str, Any]:
+def _loader_kwargs(num_workers: int, pin_memory: bool, prefetch_factor: int | None, persistent: bool) -> dict[str, Any]:
     kw: dict[str, Any] = {"num_workers": num_workers, "pin_memory": pin_memory, "collate_fn": collate_samples}
     if num_workers > 0:
         kw["persistent_workers"] = persistent
@@ -103,9 +101,7 @@ def make_train_loader(
         rank=rank,
         world_size=world_size,
     )
-    return DataLoader(
-        dataset, batch_sampler=sampler, **_loader_kwargs(num_workers, pin_memory, prefetch_factor, True)
-    )
+    return DataLoader(dataset, batch_sampler=sampler, **_loader_kwargs(num_workers, pin_memory, prefetch_factor, True))
 
 
 def make_eval_loader(
@@ -136,6 +132,4 @@ def make_eval_loader(
         label_map=label_map,
     )
     sampler = InferenceSampler(len(dataset), batch_size, rank=rank, world_size=world_size)
-    return DataLoader(
-        dataset, batch_sampler=sampler, **_loader_kwargs(num_workers, pin_memory, prefetch_factor, False)
-    )
+    return DataLoader(dataset, batch_sampler=sampler, **_loader_kwargs(num_workers, pin_memory, prefetch_factor, False))

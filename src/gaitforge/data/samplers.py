@@ -36,8 +36,12 @@ class TripletSampler:
     Batch ``n`` depends only on ``(seed, n)``, so resuming at iteration ``n`` reproduces the following batches
     exactly, for any number of DataLoader workers (the frame choices derive from the keys' seeds too).
 
-    Batches are grouped by subject: ``[s1]*k + [s2]*k + ...``. Under DDP every rank draws the same global batch and
-    keeps its contiguous share (``p*k / world_size`` samples; ``p`` must be divisible by ``world_size``).
+    Batches are grouped by subject: ``[s1]*k + [s2]*k + ...``. Under DDP every rank draws the same global batch
+    (``p*k`` samples, from ``(seed, n)`` alone) and keeps its contiguous share of ``p*k / world_size`` samples, so the
+    ranks together see exactly the batch one process would, and resume stays exact for any world size. ``p*k`` must
+    be divisible by ``world_size``. When ``p`` is too, every rank holds whole subjects; otherwise a subject may be
+    split between ranks, which is right when the loss sees the gathered global batch (the trainer's default,
+    ``train.global_loss``) and wrong for a loss computed per rank.
 
     Args:
         labels: Subject (or label) of each dataset position.
@@ -67,10 +71,12 @@ class TripletSampler:
     ) -> None:
         if p < 1 or k < 1:
             raise ValueError(f"TripletSampler: p={p}, k={k}; expected both >= 1")
-        if world_size < 1 or not 0 <= rank < world_size or p % world_size:
+        if world_size < 1 or not 0 <= rank < world_size:
+            raise ValueError(f"TripletSampler: rank={rank}, world_size={world_size}; expected 0 <= rank < world_size")
+        if (p * k) % world_size:
             raise ValueError(
-                f"TripletSampler: rank={rank}, world_size={world_size}, p={p}; "
-                "expected 0 <= rank < world_size and p divisible by world_size"
+                f"TripletSampler: the global batch p*k = {p}*{k} = {p * k} does not divide by world_size={world_size}; "
+                "choose data.p and data.k so that p*k is a multiple of the number of processes"
             )
         groups: dict[Hashable, list[int]] = {}
         for pos, lab in enumerate(labels):
@@ -85,7 +91,7 @@ class TripletSampler:
         self.epoch = 0
 
     def batch(self, iteration: int) -> list[SampleKey]:
-        """This rank's share of global batch ``iteration``."""
+        """This rank's share of global batch ``iteration``; ``slot`` numbers the samples within the global batch."""
         rng = np.random.default_rng([self.seed, iteration])
         batch_seed = int(rng.integers(0, 2**63 - 1))
         keys: list[SampleKey] = []
@@ -152,9 +158,7 @@ class InferenceSampler:
         if batch_size < 1:
             raise ValueError(f"InferenceSampler: batch_size is {batch_size}; expected >= 1")
         if world_size < 1 or not 0 <= rank < world_size:
-            raise ValueError(
-                f"InferenceSampler: rank={rank}, world_size={world_size}; expected 0 <= rank < world_size"
-            )
+            raise ValueError(f"InferenceSampler: rank={rank}, world_size={world_size}; expected 0 <= rank < world_size")
         per = math.ceil(num_items / world_size) if num_items else 0
         self.positions = list(range(min(rank * per, num_items), min((rank + 1) * per, num_items)))
         self.batch_size = batch_size

@@ -101,8 +101,11 @@ class TrainData:
     def num_classes(self) -> int:
         return len(self.label_names)
 
-    def batches(self, start_iteration: int = 0) -> Iterator[Batch]:
-        """Batches ``start_iteration, start_iteration + 1, …`` (the same batches whatever the start)."""
+    def batches(self, start_iteration: int = 0, rank: int = 0, world_size: int = 1) -> Iterator[Batch]:
+        """Batches ``start_iteration, start_iteration + 1, …`` (the same batches whatever the start).
+
+        Under DDP each rank gets its ``p*k / world_size`` share of the same global P×K batch.
+        """
         d = self.cfg.data
         loader = make_train_loader(
             self.store,
@@ -117,6 +120,8 @@ class TrainData:
             start_iteration=start_iteration,
             num_batches=None,
             num_workers=d.num_workers,
+            rank=rank,
+            world_size=world_size,
             pin_memory=False,
         )
         yield from loader

@@ -1,4 +1,9 @@
-"""Embed a test set with a model and score it under the dataset's protocol."""
+"""Embed a test set with a model and score it under the dataset's protocol.
+
+Under ``torchrun`` each rank embeds a contiguous share of the test sequences; the shares are gathered to rank 0 in rank
+order (the order one process would produce), rank 0 scores the protocol and writes the files, and every rank returns
+its result.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from gaitforge.config import Config, config_from_dict
@@ -16,10 +22,25 @@ from gaitforge.data.loaders import make_eval_loader
 from gaitforge.data.store import SequenceStore
 from gaitforge.engine.checkpoint import latest_checkpoint, load_checkpoint
 from gaitforge.engine.data_setup import Partition, frame_sampler, load_partition, open_store
-from gaitforge.engine.device import resolve_device
+from gaitforge.engine.distributed import (
+    distributed,
+    gather_arrays,
+    gather_objects,
+    get_rank,
+    get_world_size,
+    main_first,
+    main_only,
+)
 from gaitforge.utils.atomic import atomic_path
 
-__all__ = ["EmbeddingSet", "embed_sequences", "evaluate_checkpoint", "evaluate_model", "load_trained_model"]
+__all__ = [
+    "EmbeddingSet",
+    "embed_sequences",
+    "evaluate_checkpoint",
+    "evaluate_model",
+    "gather_embeddings",
+    "load_trained_model",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -49,9 +70,17 @@ def embed_sequences(
     cfg: Config,
     device: torch.device | None = None,
     progress: bool = True,
+    rank: int = 0,
+    world_size: int = 1,
 ) -> EmbeddingSet:
-    """Embeddings ``[N, C, P]`` of the store sequences ``indices`` (every frame, up to ``data.test_frames.max_all``)."""
+    """Embeddings ``[N, C, P]`` of the store sequences ``indices`` (every frame, up to ``data.test_frames.max_all``).
+
+    With ``world_size > 1`` only this rank's contiguous share of ``indices`` is embedded (see
+    :func:`gather_embeddings`); a share may be empty (``embeddings`` of shape ``(0,)``).
+    """
     device = device or torch.device("cpu")
+    if isinstance(model, DistributedDataParallel):  # ranks embed different numbers of batches: no DDP collectives
+        model = model.module
     d = cfg.data
     loader = make_eval_loader(
         store,
@@ -61,6 +90,8 @@ def embed_sequences(
         transform=d.test_transforms,
         modalities=d.modalities,
         num_workers=d.num_workers,
+        rank=rank,
+        world_size=world_size,
     )
     was_training = model.training
     model.eval()
@@ -77,7 +108,26 @@ def embed_sequences(
             views += batch.views
     finally:
         model.train(was_training)
-    return EmbeddingSet(np.concatenate(chunks).astype(np.float32), np.array(labels), np.array(types), np.array(views))
+    emb = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros((0,), np.float32)
+    return EmbeddingSet(emb, np.array(labels, dtype=str), np.array(types, dtype=str), np.array(views, dtype=str))
+
+
+def gather_embeddings(part: EmbeddingSet, dst: int = 0) -> EmbeddingSet | None:
+    """Every rank's :class:`EmbeddingSet` share concatenated in rank order, on rank ``dst``; ``None`` on the others.
+
+    Embeddings go through one padded ``all_gather`` (shares may differ in length); names through ``gather_object``.
+    In a plain process ``part`` itself is returned.
+    """
+    arrays = gather_arrays(part.embeddings, dst=dst)
+    names = gather_objects((part.labels.tolist(), part.types.tolist(), part.views.tolist()), dst=dst)
+    if not arrays:
+        return None
+    if len(arrays) == 1:
+        return part
+    kept = [a for a in arrays if a.shape[0]]
+    embeddings = np.concatenate(kept) if kept else arrays[0]
+    labels, types, views = ([v for share in names for v in share[i]] for i in range(3))
+    return EmbeddingSet(embeddings, np.array(labels, dtype=str), np.array(types, dtype=str), np.array(views, dtype=str))
 
 
 def evaluate_model(
@@ -93,15 +143,32 @@ def evaluate_model(
 ) -> Any:
     """Embed the partition's test subjects and score them.
 
-    Writes ``results.json``, ``embeddings.npz`` and plots to ``out_dir`` when given.
+    Writes ``results.json``, ``embeddings.npz`` and plots to ``out_dir`` when given. Inside a process group (every
+    rank calls it) each rank embeds a share, rank 0 scores and writes, and every rank returns rank 0's result.
     """
-    from gaitforge.evaluation import protocol_for_dataset, score_embeddings
+    from gaitforge.evaluation import protocol_for_dataset
 
     indices = store.select(subjects=set(partition.test))
     if not indices:
         raise ValueError(f"{partition.source}: TEST_SET has no sequence in the store {store.root}")
-    emb = embed_sequences(model, store, indices, cfg, device=device, progress=progress)
+    rank, world = get_rank(), get_world_size()
+    share = embed_sequences(model, store, indices, cfg, device, progress and rank == 0, rank=rank, world_size=world)
+    gathered = gather_embeddings(share)
     protocol = protocol or cfg.eval.protocol or protocol_for_dataset(cfg.data.dataset)
+    return main_only(lambda: _score(gathered, protocol, cfg, partition, metric, out_dir))
+
+
+def _score(
+    emb: EmbeddingSet | None,
+    protocol: str,
+    cfg: Config,
+    partition: Partition,
+    metric: str | None,
+    out_dir: Path | None,
+) -> Any:
+    from gaitforge.evaluation import score_embeddings
+
+    assert emb is not None  # rank 0 holds the gathered set
     result = score_embeddings(
         protocol,
         emb.embeddings,
@@ -149,16 +216,21 @@ def evaluate_checkpoint(
     out_dir: Path | None = None,
     progress: bool = True,
 ) -> Any:
-    """``gaitforge eval``: the run's own test set, or another store (cross-domain: train on one, test on another)."""
-    device = resolve_device("auto")
-    model, cfg, ckpt = load_trained_model(target, device)
-    if store is not None:
-        st = SequenceStore(store)
-        part = load_partition(partition or Path(store) / "partition.json")
-    else:
-        st, part = open_store(cfg, workdir=ckpt.parent.parent.parent, progress=progress)
-    out = out_dir or ckpt.parent.parent / "eval"
-    logger.info("evaluating %s on %s", ckpt, st.root)
-    return evaluate_model(
-        model, cfg, st, part, out_dir=out, protocol=protocol, metric=metric, device=device, progress=progress
-    )
+    """``gaitforge eval``: the run's own test set, or another store (cross-domain: train on one, test on another).
+
+    Under torchrun the ranks share the embedding work (backend ``auto``: NCCL on GPUs, gloo on CPU).
+    """
+    model, cfg, ckpt = load_trained_model(target)
+    with distributed("auto", "auto", cfg.train.dist_timeout_s) as ctx:
+        model = model.to(ctx.device)
+        if store is not None:
+            st = SequenceStore(store)
+            part = load_partition(partition or Path(store) / "partition.json")
+        else:
+            workdir = ckpt.parent.parent.parent
+            st, part = main_first(lambda: open_store(cfg, workdir=workdir, progress=progress and ctx.is_main))
+        out = out_dir or ckpt.parent.parent / "eval"
+        logger.info("evaluating %s on %s", ckpt, st.root)
+        return evaluate_model(
+            model, cfg, st, part, out_dir=out, protocol=protocol, metric=metric, device=ctx.device, progress=progress
+        )

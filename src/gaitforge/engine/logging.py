@@ -14,13 +14,22 @@ logger = logging.getLogger(__name__)
 
 
 class RunLogger:
-    """Writes scalars for one run; safe to use without TensorBoard installed."""
+    """Writes scalars for one run; safe to use without TensorBoard installed.
 
-    def __init__(self, run_dir: Path, tensorboard: bool = True) -> None:
+    Args:
+        run_dir: The run folder (``metrics.jsonl`` and ``tensorboard/`` go there).
+        tensorboard: Also write TensorBoard event files.
+        enabled: ``False`` makes every call a no-op and touches no file (ranks other than 0 under DDP).
+    """
+
+    def __init__(self, run_dir: Path, tensorboard: bool = True, enabled: bool = True) -> None:
         self.run_dir = Path(run_dir)
+        self._jsonl = None
+        self._tb = None
+        if not enabled:
+            return
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._jsonl = (self.run_dir / "metrics.jsonl").open("a", encoding="utf-8")
-        self._tb = None
         if tensorboard:
             try:
                 from torch.utils.tensorboard import SummaryWriter
@@ -30,6 +39,8 @@ class RunLogger:
                 self._tb = SummaryWriter(log_dir=str(self.run_dir / "tensorboard"))
 
     def scalars(self, step: int, values: dict[str, float], prefix: str = "train") -> None:
+        if self._jsonl is None:
+            return
         record: dict[str, Any] = {"step": step}
         for key, value in values.items():
             value = float(value)
@@ -40,6 +51,7 @@ class RunLogger:
         self._jsonl.flush()
 
     def close(self) -> None:
-        self._jsonl.close()
+        if self._jsonl is not None:
+            self._jsonl.close()
         if self._tb is not None:
             self._tb.close()
