@@ -86,3 +86,27 @@ def test_every_shipped_config_loads_and_builds_its_pipeline() -> None:
         frame_sampler(cfg.data.train_frames)
         frame_sampler(cfg.data.test_frames)
         lr_factor(cfg.scheduler, 0, cfg.train.iterations)
+
+
+def test_warm_start_param_groups_and_schedule_fields(tmp_path: Path) -> None:
+    f = tmp_path / "c.yaml"
+    f.write_text(
+        "train:\n  init_from: runs/a/ckpt.pt\n  init_strict: false\n  init_skip: ['BNNecks.*']\n"
+        "optimizer:\n  param_groups:\n    - {params: 'backbone.*', lr_scale: 0.1}\n"
+        "    - {params: ['head.*', '*.bias'], lr: 0.5, weight_decay: 0}\n"
+        "scheduler: {name: cosine, cosine_iterations: 600, update_every: 100}\n"
+    )
+    cfg = load_config(f)
+    assert cfg.train.init_from == "runs/a/ckpt.pt" and not cfg.train.init_strict
+    assert cfg.train.init_skip == ["BNNecks.*"]
+    first, second = cfg.optimizer.param_groups
+    assert first.params == "backbone.*" and first.lr_scale == 0.1 and first.lr is None
+    assert second.params == ["head.*", "*.bias"] and second.lr == 0.5 and second.weight_decay == 0.0
+    assert cfg.scheduler.cosine_iterations == 600 and cfg.scheduler.update_every == 100
+    assert load_config(save_config(cfg, tmp_path / "resolved.yaml")) == cfg
+    defaults = config_from_dict({})
+    assert defaults.train.init_from == "" and defaults.train.init_strict and defaults.optimizer.param_groups == []
+    with pytest.raises(ConfigError, match=r"optimizer\.param_groups\[0\]\.lrr"):
+        config_from_dict({"optimizer": {"param_groups": [{"params": "a.*", "lrr": 1}]}})
+    with pytest.raises(ConfigError, match=r"train\.init_skip: expected a list"):
+        config_from_dict({"train": {"init_skip": "BNNecks.*"}})

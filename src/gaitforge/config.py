@@ -28,6 +28,7 @@ __all__ = [
     "FrameConfig",
     "ModelConfig",
     "OptimizerConfig",
+    "ParamGroupConfig",
     "SchedulerConfig",
     "SynthConfig",
     "TrainConfig",
@@ -92,6 +93,18 @@ class ModelConfig:
 
 
 @dataclass
+class ParamGroupConfig:
+    """Optimiser settings for the parameters whose names match ``params`` (glob patterns, ``fnmatch`` style:
+    ``backbone.*``, ``*.bias``). A parameter belongs to the first group that matches it; unmatched parameters
+    keep the optimiser's own settings. A pattern that matches no parameter is an error."""
+
+    params: str | list[str] = ""
+    lr: float | None = None  # absolute rate; None: optimizer.lr (times lr_scale)
+    lr_scale: float | None = None  # multiplier of optimizer.lr (exclusive with lr)
+    weight_decay: float | None = None  # None: optimizer.weight_decay
+
+
+@dataclass
 class OptimizerConfig:
     name: str = "sgd"  # sgd | adam | adamw
     lr: float = 0.1
@@ -99,6 +112,7 @@ class OptimizerConfig:
     weight_decay: float = 5e-4
     nesterov: bool = False
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    param_groups: list[ParamGroupConfig] = field(default_factory=list)
 
 
 @dataclass
@@ -107,7 +121,9 @@ class SchedulerConfig:
     milestones: list[int] = field(default_factory=list)
     gamma: float = 0.1
     warmup_iterations: int = 0
-    min_lr: float = 0.0
+    min_lr: float = 0.0  # cosine floor, a fraction of each group's base rate
+    cosine_iterations: int = 0  # cosine length after warm-up, then flat at min_lr; 0: until the last iteration
+    update_every: int = 1  # the rate changes only every this many iterations (the peer's SwinGait: 1000)
 
 
 @dataclass
@@ -121,6 +137,15 @@ class TrainConfig:
     keep_checkpoints: int = 2
     threads: int = 0  # torch intra-op threads; 0 leaves torch's default
     tensorboard: bool = True
+    init_from: str = ""  # warm start: weights of a gaitforge checkpoint or a peer OpenGait .pt (not a resume)
+    init_strict: bool = True  # every model key loaded, no extra or mis-shaped key in the file (after init_skip)
+    init_skip: list[str] = field(default_factory=list)  # glob patterns of state-dict keys not to load
+    # DDP under torchrun (ignored in one plain process); see docs/distributed.md
+    dist_backend: str = "auto"  # auto (nccl on CUDA, gloo on CPU) | nccl | gloo | mpi
+    sync_bn: bool = True  # BatchNorm statistics over the global batch, as one process would compute them
+    global_loss: bool = True  # gather outputs so the losses see the whole P×K batch, not each rank's share
+    find_unused_parameters: bool = False  # set when some parameters get no gradient in a step
+    dist_timeout_s: int = 1800  # collective timeout (rank 0 may score a large protocol while the others wait)
 
 
 @dataclass

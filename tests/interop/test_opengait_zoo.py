@@ -99,7 +99,7 @@ def _changed(cfg: dict, **changes) -> dict:
 
 
 def test_supported_names() -> None:
-    assert {"Baseline", "GaitSet", "GaitPart", "GaitGL", "GLN", "DeepGaitV2", "SwinGait"} <= set(
+    assert {"Baseline", "GaitSet", "GaitPart", "GaitGL", "GLN", "DeepGaitV2", "SwinGait", "SkeletonGaitPP"} <= set(
         supported_models()
     )
 

@@ -23,8 +23,12 @@ from gaitforge.models.base import GaitModel
 
 __all__ = [
     "build_model",
+    "peer_model_spec",
+    "PeerModelSpec",
     "supported_models",
     "load_checkpoint",
+    "read_checkpoint",
+    "CheckpointContents",
     "run_opengait_style",
     "DEFAULT_OUTPUT_ROUTES",
 ]
@@ -57,10 +61,32 @@ def _expect(path: str, value: Any, expected: Any) -> None:
         raise ValueError(f"{path}: expected {expected!r}, got {value!r}")
 
 
-def _build_baseline(model_cfg: Mapping[str, Any]) -> GaitModel:
-    """The peer's ``Baseline`` (GaitBase) → :class:`gaitforge.models.gaitbase.GaitBase`."""
-    from gaitforge.models.gaitbase import GaitBase
+@dataclass(frozen=True)
+class PeerModelSpec:
+    """A peer ``model_cfg`` translated: the gaitforge registry name and its constructor arguments.
 
+    ``create_model(spec.name, **spec.kwargs)`` builds the model; ``num_classes`` is among the kwargs for models
+    with a classifier (the peer's ``class_num``).
+    """
+
+    name: str
+    kwargs: dict[str, Any]
+
+    @property
+    def num_classes(self) -> int | None:
+        """The peer's class count, or None for models without a classifier."""
+        value = self.kwargs.get("num_classes")
+        return None if value is None else int(value)
+
+    def build(self) -> GaitModel:
+        """The model."""
+        from gaitforge.models import create_model
+
+        return create_model(self.name, **self.kwargs)
+
+
+def _build_baseline(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
+    """The peer's ``Baseline`` (GaitBase) → :class:`gaitforge.models.gaitbase.GaitBase`."""
     cfg = _section(
         model_cfg, "model_cfg", {"model", "backbone_cfg", "SeparateFCs", "SeparateBNNecks", "bin_num"}, set()
     )
@@ -72,9 +98,7 @@ def _build_baseline(model_cfg: Mapping[str, Any]) -> GaitModel:
     )
     _expect("model_cfg.backbone_cfg.type", bb["type"], "ResNet9")
     _expect("model_cfg.backbone_cfg.block", bb.get("block", "BasicBlock"), "BasicBlock")
-    fcs = _section(
-        cfg["SeparateFCs"], "model_cfg.SeparateFCs", {"in_channels", "out_channels", "parts_num"}, {"norm"}
-    )
+    fcs = _section(cfg["SeparateFCs"], "model_cfg.SeparateFCs", {"in_channels", "out_channels", "parts_num"}, {"norm"})
     necks = _section(
         cfg["SeparateBNNecks"],
         "model_cfg.SeparateBNNecks",
@@ -89,23 +113,24 @@ def _build_baseline(model_cfg: Mapping[str, Any]) -> GaitModel:
     _expect("model_cfg.SeparateFCs.parts_num", fcs["parts_num"], sum(bins))
     _expect("model_cfg.SeparateBNNecks.in_channels", necks["in_channels"], fcs["out_channels"])
     _expect("model_cfg.SeparateBNNecks.parts_num", necks["parts_num"], sum(bins))
-    return GaitBase(
-        num_classes=int(necks["class_num"]),
-        in_channels=int(bb.get("in_channel", 1)),
-        channels=channels,
-        layers=[int(v) for v in bb.get("layers", [1, 2, 2, 1])],
-        strides=[int(v) for v in bb.get("strides", [1, 2, 2, 1])],
-        maxpool=bool(bb.get("maxpool", True)),
-        embed_dim=int(fcs["out_channels"]),
-        bins=bins,
-        bnneck_norm=bool(necks.get("norm", True)),
+    return PeerModelSpec(
+        "gaitbase",
+        dict(
+            num_classes=int(necks["class_num"]),
+            in_channels=int(bb.get("in_channel", 1)),
+            channels=channels,
+            layers=[int(v) for v in bb.get("layers", [1, 2, 2, 1])],
+            strides=[int(v) for v in bb.get("strides", [1, 2, 2, 1])],
+            maxpool=bool(bb.get("maxpool", True)),
+            embed_dim=int(fcs["out_channels"]),
+            bins=bins,
+            bnneck_norm=bool(necks.get("norm", True)),
+        ),
     )
 
 
 def _ints(path: str, value: Any) -> list[int]:
-    if not isinstance(value, (list, tuple)) or not all(
-        isinstance(v, int) and not isinstance(v, bool) for v in value
-    ):
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         raise ValueError(f"{path}: expected a list of integers, got {value!r}")
     return [int(v) for v in value]
 
@@ -152,10 +177,8 @@ def _plain_backbone(cfg: Any, path: str) -> tuple[int, list[str], int]:
     return in_channels, list(layers), out
 
 
-def _build_plain_baseline(model_cfg: Mapping[str, Any]) -> GaitModel:
+def _build_plain_baseline(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
     """The peer's early ``Baseline`` with a ``Plain`` backbone → ``PlainBaseline``."""
-    from gaitforge.models.plain import PlainBaseline
-
     cfg = _section(
         model_cfg, "model_cfg", {"model", "backbone_cfg", "SeparateFCs", "SeparateBNNecks", "bin_num"}, set()
     )
@@ -163,10 +186,13 @@ def _build_plain_baseline(model_cfg: Mapping[str, Any]) -> GaitModel:
     bins = _ints("model_cfg.bin_num", cfg["bin_num"])
     embed = _separate_fcs(cfg["SeparateFCs"], "model_cfg.SeparateFCs", out, sum(bins))
     classes = _bnnecks(cfg["SeparateBNNecks"], "model_cfg.SeparateBNNecks", embed, sum(bins))
-    return PlainBaseline(classes, in_channels, layers, embed, bins)
+    return PeerModelSpec(
+        "plain_baseline",
+        dict(num_classes=classes, in_channels=in_channels, layers_cfg=layers, embed_dim=embed, bins=bins),
+    )
 
 
-def _build_any_baseline(model_cfg: Mapping[str, Any]) -> GaitModel:
+def _build_any_baseline(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
     """``Baseline``: the Plain-backbone baseline when ``backbone_cfg.type`` is ``Plain``, else GaitBase."""
     backbone = model_cfg.get("backbone_cfg") if isinstance(model_cfg, Mapping) else None
     if isinstance(backbone, Mapping) and backbone.get("type") == "Plain":
@@ -174,47 +200,37 @@ def _build_any_baseline(model_cfg: Mapping[str, Any]) -> GaitModel:
     return _build_baseline(model_cfg)
 
 
-def _build_gaitset(model_cfg: Mapping[str, Any]) -> GaitModel:
-    from gaitforge.models.gaitset import GaitSet
-
+def _build_gaitset(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
     cfg = _section(model_cfg, "model_cfg", {"model", "in_channels", "SeparateFCs", "bin_num"}, set())
     channels = _ints("model_cfg.in_channels", cfg["in_channels"])
     if len(channels) != 4:
         raise ValueError(f"model_cfg.in_channels: expected 4 entries (input + 3 blocks), got {channels}")
     bins = _ints("model_cfg.bin_num", cfg["bin_num"])
     embed = _separate_fcs(cfg["SeparateFCs"], "model_cfg.SeparateFCs", channels[-1], 2 * sum(bins))
-    return GaitSet(in_channels=channels[0], channels=channels[1:], embed_dim=embed, bins=bins)
+    return PeerModelSpec("gaitset", dict(in_channels=channels[0], channels=channels[1:], embed_dim=embed, bins=bins))
 
 
-def _build_gaitpart(model_cfg: Mapping[str, Any]) -> GaitModel:
-    from gaitforge.models.gaitpart import GaitPart
-
+def _build_gaitpart(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
     cfg = _section(model_cfg, "model_cfg", {"model", "backbone_cfg", "SeparateFCs", "bin_num"}, set())
     in_channels, layers, out = _plain_backbone(cfg["backbone_cfg"], "model_cfg.backbone_cfg")
     bins = _ints("model_cfg.bin_num", cfg["bin_num"])
     embed = _separate_fcs(cfg["SeparateFCs"], "model_cfg.SeparateFCs", out, sum(bins))
-    return GaitPart(in_channels=in_channels, layers_cfg=layers, embed_dim=embed, bins=bins)
+    return PeerModelSpec("gaitpart", dict(in_channels=in_channels, layers_cfg=layers, embed_dim=embed, bins=bins))
 
 
-def _build_gaitgl(model_cfg: Mapping[str, Any]) -> GaitModel:
-    from gaitforge.models.gaitgl import GaitGL
-
+def _build_gaitgl(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
     cfg = _section(model_cfg, "model_cfg", {"model", "channels", "class_num"}, {"SeparateBNNecks"})
     channels = _ints("model_cfg.channels", cfg["channels"])
     if len(channels) not in (3, 4):
-        raise ValueError(
-            f"model_cfg.channels: expected 3 (CASIA-B) or 4 (OU-MVLP/GREW) widths, got {channels}"
-        )
+        raise ValueError(f"model_cfg.channels: expected 3 (CASIA-B) or 4 (OU-MVLP/GREW) widths, got {channels}")
     classes = int(cfg["class_num"])
     bnneck = "SeparateBNNecks" in cfg
     if bnneck:
         classes = _bnnecks(cfg["SeparateBNNecks"], "model_cfg.SeparateBNNecks", channels[-1], 64)
-    return GaitGL(num_classes=classes, channels=channels, bnneck=bnneck)
+    return PeerModelSpec("gaitgl", dict(num_classes=classes, channels=channels, bnneck=bnneck))
 
 
-def _build_gln(model_cfg: Mapping[str, Any]) -> GaitModel:
-    from gaitforge.models.gln import GLN
-
+def _build_gln(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
     keys = {
         "model",
         "class_num",
@@ -235,23 +251,24 @@ def _build_gln(model_cfg: Mapping[str, Any]) -> GaitModel:
     pretrain = bool(cfg["Lateral_pretraining"])
     if not pretrain:  # the peer sizes the compact block as 3·sum(bin_num)·hidden_dim
         _expect("model_cfg.hidden_dim", cfg["hidden_dim"], embed)
-    return GLN(
-        num_classes=int(cfg["class_num"]),
-        in_channels=channels[0],
-        channels=channels[1:],
-        lateral_dim=lateral,
-        embed_dim=embed,
-        hidden_dim=int(cfg["hidden_dim"]),
-        bins=bins,
-        dropout=float(cfg["dropout"]),
-        pretrain=pretrain,
+    return PeerModelSpec(
+        "gln",
+        dict(
+            num_classes=int(cfg["class_num"]),
+            in_channels=channels[0],
+            channels=channels[1:],
+            lateral_dim=lateral,
+            embed_dim=embed,
+            hidden_dim=int(cfg["hidden_dim"]),
+            bins=bins,
+            dropout=float(cfg["dropout"]),
+            pretrain=pretrain,
+        ),
     )
 
 
-def _build_deepgaitv2(model_cfg: Mapping[str, Any]) -> GaitModel:
+def _build_deepgaitv2(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
     """``DeepGaitV2``; 2 input channels (SkeletonGait) read ``Batch.inputs["skeleton_map"]``."""
-    from gaitforge.models.deepgaitv2 import DeepGaitV2
-
     cfg = _section(model_cfg, "model_cfg", {"model", "Backbone", "SeparateBNNecks"}, {"use_emb2"})
     bb = _section(cfg["Backbone"], "model_cfg.Backbone", {"mode", "in_channels", "layers", "channels"}, set())
     if bb["mode"] not in ("2d", "p3d", "3d"):
@@ -262,20 +279,21 @@ def _build_deepgaitv2(model_cfg: Mapping[str, Any]) -> GaitModel:
         raise ValueError(f"model_cfg.Backbone: layers and channels need 4 entries, got {layers}, {channels}")
     classes = _bnnecks(cfg["SeparateBNNecks"], "model_cfg.SeparateBNNecks", None, None)
     in_channels = int(bb["in_channels"])
-    return DeepGaitV2(
-        num_classes=classes,
-        in_channels=in_channels,
-        mode=bb["mode"],
-        layers=layers,
-        channels=channels,
-        inference_bnneck=bool(cfg.get("use_emb2", False)),
-        modality="skeleton_map" if in_channels == 2 else "sil",
+    return PeerModelSpec(
+        "deepgaitv2",
+        dict(
+            num_classes=classes,
+            in_channels=in_channels,
+            mode=bb["mode"],
+            layers=layers,
+            channels=channels,
+            inference_bnneck=bool(cfg.get("use_emb2", False)),
+            modality="skeleton_map" if in_channels == 2 else "sil",
+        ),
     )
 
 
-def _build_swingait(model_cfg: Mapping[str, Any]) -> GaitModel:
-    from gaitforge.models.swingait import SwinGait
-
+def _build_swingait(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
     cfg = _section(model_cfg, "model_cfg", {"model", "Backbone", "bin_num", "SeparateBNNecks"}, set())
     bb = _section(cfg["Backbone"], "model_cfg.Backbone", {"in_channels", "layers", "channels"}, {"mode"})
     _expect("model_cfg.Backbone.mode", bb.get("mode", "p3d"), "p3d")
@@ -286,14 +304,38 @@ def _build_swingait(model_cfg: Mapping[str, Any]) -> GaitModel:
     bins = _ints("model_cfg.bin_num", cfg["bin_num"])
     # The peer's FCs map 512 → 256 channels over parts_num = sum(bin_num) + 1 parts.
     classes = _bnnecks(cfg["SeparateBNNecks"], "model_cfg.SeparateBNNecks", 256, sum(bins) + 1)
-    return SwinGait(
-        num_classes=classes, in_channels=int(bb["in_channels"]), channels=channels, layers=layers, bins=bins
+    return PeerModelSpec(
+        "swingait",
+        dict(num_classes=classes, in_channels=int(bb["in_channels"]), channels=channels, layers=layers, bins=bins),
+    )
+
+
+def _build_skeletongait_pp(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
+    """``SkeletonGaitPP``: silhouette and skeleton-map stems fused by attention, then DeepGaitV2-P3D stages."""
+    cfg = _section(model_cfg, "model_cfg", {"model", "Backbone", "SeparateBNNecks"}, {"use_emb2"})
+    bb = _section(cfg["Backbone"], "model_cfg.Backbone", {"in_channels", "blocks", "C"}, set())
+    _expect("model_cfg.Backbone.in_channels", bb["in_channels"], 3)
+    blocks = _ints("model_cfg.Backbone.blocks", bb["blocks"])
+    if len(blocks) != 4:
+        raise ValueError(f"model_cfg.Backbone.blocks: expected 4 entries, got {blocks}")
+    width = bb["C"]
+    if not isinstance(width, int) or isinstance(width, bool) or width < 1:
+        raise ValueError(f"model_cfg.Backbone.C: expected a positive integer, got {width!r}")
+    classes = _bnnecks(cfg["SeparateBNNecks"], "model_cfg.SeparateBNNecks", None, None)
+    return PeerModelSpec(
+        "skeletongait_pp",
+        dict(
+            num_classes=classes,
+            layers=blocks,
+            channels=[32 * width, 64 * width, 128 * width, 256 * width],
+            inference_bnneck=bool(cfg.get("use_emb2", False)),
+        ),
     )
 
 
 @dataclass(frozen=True)
 class _PeerModel:
-    builder: Callable[[Mapping[str, Any]], GaitModel]
+    builder: Callable[[Mapping[str, Any]], PeerModelSpec]
     description: str
 
 
@@ -302,21 +344,17 @@ class _PeerModel:
 _PEER_MODELS: dict[str, _PeerModel] = {
     "Baseline": _PeerModel(
         _build_any_baseline,
-        "GaitBase: ResNet9 backbone, TP max, HPP, SeparateFCs, BNNecks "
-        "(a Plain backbone gives the early baseline)",
+        "GaitBase: ResNet9 backbone, TP max, HPP, SeparateFCs, BNNecks (a Plain backbone gives the early baseline)",
     ),
-    "GaitSet": _PeerModel(
-        _build_gaitset, "GaitSet: per-frame set blocks + global set path, HPP on both, FCs"
-    ),
-    "GaitPart": _PeerModel(
-        _build_gaitpart, "GaitPart: Plain backbone with focal convolutions, per-part TFA, FCs"
-    ),
-    "GaitGL": _PeerModel(
-        _build_gaitgl, "GaitGL: global-local 3D convolutions, LTA, GeM HPP, BN + part classifier"
-    ),
+    "GaitSet": _PeerModel(_build_gaitset, "GaitSet: per-frame set blocks + global set path, HPP on both, FCs"),
+    "GaitPart": _PeerModel(_build_gaitpart, "GaitPart: Plain backbone with focal convolutions, per-part TFA, FCs"),
+    "GaitGL": _PeerModel(_build_gaitgl, "GaitGL: global-local 3D convolutions, LTA, GeM HPP, BN + part classifier"),
     "GLN": _PeerModel(_build_gln, "GLN: lateral pyramid over set features; phase 2 adds the compact block"),
     "DeepGaitV2": _PeerModel(_build_deepgaitv2, "DeepGaitV2 (2d / p3d / 3d); 2 input channels: SkeletonGait"),
     "SwinGait": _PeerModel(_build_swingait, "SwinGait: DeepGaitV2 stem + 3D shifted-window transformer"),
+    "SkeletonGaitPP": _PeerModel(
+        _build_skeletongait_pp, "SkeletonGait++: skeleton-map and silhouette stems, attention fusion, DeepGaitV2-P3D"
+    ),
 }
 
 
@@ -325,8 +363,8 @@ def supported_models() -> dict[str, str]:
     return {name: entry.description for name, entry in _PEER_MODELS.items()}
 
 
-def build_model(model_cfg: Mapping[str, Any]) -> GaitModel:
-    """Build a gaitforge model from the peer's ``model_cfg`` dict (state-dict keys and shapes as the peer's).
+def peer_model_spec(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
+    """Translate the peer's ``model_cfg`` into a gaitforge registry name and constructor arguments.
 
     Args:
         model_cfg: The ``model_cfg`` section of an OpenGait YAML (merged over its defaults), with ``model``
@@ -342,10 +380,17 @@ def build_model(model_cfg: Mapping[str, Any]) -> GaitModel:
     name = model_cfg["model"]
     if name not in _PEER_MODELS:
         raise KeyError(
-            f"model_cfg.model: unsupported OpenGait model {name!r}; supported: "
-            f"{', '.join(sorted(_PEER_MODELS))}"
+            f"model_cfg.model: unsupported OpenGait model {name!r}; supported: {', '.join(sorted(_PEER_MODELS))}"
         )
     return _PEER_MODELS[name].builder(model_cfg)
+
+
+def build_model(model_cfg: Mapping[str, Any]) -> GaitModel:
+    """Build a gaitforge model from the peer's ``model_cfg`` dict (state-dict keys and shapes as the peer's).
+
+    Equivalent to ``peer_model_spec(model_cfg).build()``; see :func:`peer_model_spec` for the arguments and errors.
+    """
+    return peer_model_spec(model_cfg).build()
 
 
 def _is_state_dict(obj: Any) -> bool:
@@ -356,12 +401,24 @@ def _is_state_dict(obj: Any) -> bool:
     )
 
 
-def load_checkpoint(path: str | PathLike[str]) -> OrderedDict[str, torch.Tensor]:
-    """Read an OpenGait ``.pt`` checkpoint safely (``weights_only=True``) and return its model state dict.
+@dataclass(frozen=True)
+class CheckpointContents:
+    """What :func:`read_checkpoint` found in a ``.pt`` file.
 
-    Accepts a plain state dict or the peer's
-    ``{"model": ..., "optimizer": ..., "scheduler": ..., "iteration": ...}``.
-    A ``module.`` prefix on every key (a DDP-wrapped save) is removed.
+    Attributes:
+        state: The model state dict (a ``module.`` prefix on every key removed).
+        format: ``"gaitforge"`` (a dict with ``format_version``), ``"opengait"`` (the peer's dict with
+            ``model`` / ``optimizer`` / ``scheduler`` / ``iteration``) or ``"state_dict"`` (a bare state dict).
+        iteration: The stored iteration, when there is one.
+    """
+
+    state: OrderedDict[str, torch.Tensor]
+    format: str
+    iteration: int | None
+
+
+def read_checkpoint(path: str | PathLike[str]) -> CheckpointContents:
+    """Read a gaitforge or OpenGait ``.pt`` checkpoint safely (``weights_only=True``); see :func:`load_checkpoint`.
 
     Raises:
         FileNotFoundError: No such file.
@@ -378,13 +435,11 @@ def load_checkpoint(path: str | PathLike[str]) -> OrderedDict[str, torch.Tensor]
             f"{path}: refused to load: the checkpoint contains objects other than tensors and plain "
             f"containers, which are never unpickled (weights_only=True). Details: {exc}"
         ) from exc
-    except RuntimeError as exc:
+    except (RuntimeError, EOFError) as exc:
         raise ValueError(f"{path}: not a readable PyTorch checkpoint: {exc}") from exc
     state = obj.get("model") if isinstance(obj, Mapping) and "model" in obj else obj
     if not _is_state_dict(state):
-        found = (
-            f"dict with keys {sorted(map(str, obj))[:10]}" if isinstance(obj, Mapping) else type(obj).__name__
-        )
+        found = f"dict with keys {sorted(map(str, obj))[:10]}" if isinstance(obj, Mapping) else type(obj).__name__
         where = "field 'model'" if state is not obj else "top level"
         raise ValueError(
             f"{path}: expected a state dict (str → Tensor) or a dict whose 'model' field is one; "
@@ -392,8 +447,29 @@ def load_checkpoint(path: str | PathLike[str]) -> OrderedDict[str, torch.Tensor]
         )
     if all(k.startswith("module.") for k in state):
         state = {k[len("module.") :]: v for k, v in state.items()}
-    logger.info("loaded %d tensors from %s", len(state), path)
-    return OrderedDict(state)
+    if state is obj:
+        kind, iteration = "state_dict", None
+    else:
+        kind = "gaitforge" if "format_version" in obj else "opengait"
+        raw = obj.get("iteration")
+        iteration = int(raw) if isinstance(raw, int) and not isinstance(raw, bool) else None
+    logger.info("loaded %d tensors from %s (%s checkpoint)", len(state), path, kind)
+    return CheckpointContents(OrderedDict(state), kind, iteration)
+
+
+def load_checkpoint(path: str | PathLike[str]) -> OrderedDict[str, torch.Tensor]:
+    """Read an OpenGait ``.pt`` checkpoint safely (``weights_only=True``) and return its model state dict.
+
+    Accepts a plain state dict or the peer's
+    ``{"model": ..., "optimizer": ..., "scheduler": ..., "iteration": ...}`` (a gaitforge checkpoint too).
+    A ``module.`` prefix on every key (a DDP-wrapped save) is removed.
+
+    Raises:
+        FileNotFoundError: No such file.
+        ValueError: The file holds anything but tensors and plain containers (refused, never unpickled), or
+            is not a state dict / a dict with a ``model`` state dict.
+    """
+    return read_checkpoint(path).state
 
 
 def run_opengait_style(
@@ -404,7 +480,9 @@ def run_opengait_style(
     Args:
         model: A :class:`GaitModel` (e.g. from :func:`build_model`).
         ipts: One tensor per input stream, in ``model.input_modalities`` order; e.g.
-            ``[sils [n, s, 64, 44]]``, or packed ``[sils [1, ΣT, 64, 44]]`` with ``seqL``.
+            ``[sils [n, s, 64, 44]]``, or packed ``[sils [1, ΣT, 64, 44]]`` with ``seqL``. Models whose peer
+            stacks several modalities into one stream (SkeletonGait++: ``[n, s, 3, 64, 44]``) split it with their
+            ``from_opengait_inputs(ipts) -> {modality: tensor}``.
         seqL: ``None`` or the peer's int tensor ``[1, k]`` of packed sequence lengths.
         labs: ``[n]`` int64 labels, passed through; ``-1`` when ``None``.
 
@@ -414,13 +492,18 @@ def run_opengait_style(
         ``training_feat/softmax/labels``.
     """
     modalities = tuple(model.input_modalities)
-    if len(ipts) != len(modalities):
+    split = getattr(model, "from_opengait_inputs", None)
+    if split is not None:  # the peer stacks several modalities into one tensor (SkeletonGait++)
+        inputs = split(ipts)
+    elif len(ipts) != len(modalities):
         raise ValueError(f"ipts: model reads {len(modalities)} stream(s) {list(modalities)}, got {len(ipts)}")
+    else:
+        inputs = dict(zip(modalities, ipts, strict=True))
     device = ipts[0].device
     seq_lens = None if seqL is None else seqL.reshape(-1).to(device=device, dtype=torch.long)
     n = int(seq_lens.numel()) if seq_lens is not None else int(ipts[0].shape[0])
     labels = torch.full((n,), -1, dtype=torch.long, device=device) if labs is None else labs.to(device).long()
-    out = model(Batch(inputs=dict(zip(modalities, ipts, strict=True)), labels=labels, seq_lens=seq_lens))
+    out = model(Batch(inputs=inputs, labels=labels, seq_lens=seq_lens))
     routes = getattr(model, "opengait_outputs", DEFAULT_OUTPUT_ROUTES)
     result: dict[str, torch.Tensor] = {}
     for path, field in routes.items():

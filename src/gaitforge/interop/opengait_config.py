@@ -1,0 +1,809 @@
+"""Convert an OpenGait YAML config into a gaitforge config, with a report of what happened to every key.
+
+The peer's file is merged over the peer's ``configs/default.yaml`` (as the peer does), then every leaf key path
+(``trainer_cfg.sampler.batch_size``, ``loss_cfg[1].scale``, ``trainer_cfg.transform[0].trf_cfg[2].prob``) is
+listed exactly once in the report as **mapped** (to the gaitforge key it became), **ignored** (with the reason it
+needs no gaitforge counterpart) or **unsupported** (with the reason it cannot be honoured). A key the converter
+does not know is reported as unsupported, never dropped. ``model_cfg`` is translated by
+:func:`gaitforge.interop.opengait.peer_model_spec`, so the converted model has the peer's state-dict layout; the
+class count is left to the training set (the trainer sizes the classifier), and the report gives the peer's.
+
+Facts about the peer's keys and defaults are from OpenGait (snapshot 0efafd4): ``configs/default.yaml``,
+``opengait/modeling/base_model.py``, ``opengait/data/transform.py``, ``opengait/modeling/losses``,
+``opengait/modeling/models/swingait.py`` (its built-in parameter groups and cosine schedule).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import yaml
+
+__all__ = ["PEER_DEFAULTS", "ConversionResult", "ReportEntry", "convert_opengait_config"]
+
+logger = logging.getLogger(__name__)
+
+#: The peer's ``configs/default.yaml``; a config file is merged over it (mappings recursively, the rest replaced).
+PEER_DEFAULTS: dict[str, Any] = {
+    "data_cfg": {
+        "dataset_name": "CASIA-B",
+        "dataset_root": "your_path",
+        "num_workers": 1,
+        "dataset_partition": "./datasets/CASIA-B/CASIA-B.json",
+        "remove_no_gallery": False,
+        "cache": False,
+        "test_dataset_name": "CASIA-B",
+    },
+    "evaluator_cfg": {
+        "enable_float16": False,
+        "restore_ckpt_strict": True,
+        "restore_hint": 80000,
+        "save_name": "tmp",
+        "eval_func": "evaluate_indoor_dataset",
+        "sampler": {"batch_size": 4, "sample_type": "all_ordered", "type": "InferenceSampler"},
+        "transform": [{"type": "BaseSilCuttingTransform"}],
+        "metric": "euc",
+        "cross_view_gallery": False,
+    },
+    "loss_cfg": {"loss_term_weight": 1.0, "margin": 0.2, "type": "TripletLoss", "log_prefix": "triplet"},
+    "model_cfg": {"model": "Baseline"},
+    "optimizer_cfg": {"lr": 0.1, "momentum": 0.9, "solver": "SGD", "weight_decay": 0.0005},
+    "scheduler_cfg": {"gamma": 0.1, "milestones": [20000, 40000, 60000], "scheduler": "MultiStepLR"},
+    "trainer_cfg": {
+        "enable_float16": True,
+        "with_test": False,
+        "fix_BN": False,
+        "log_iter": 100,
+        "restore_ckpt_strict": True,
+        "optimizer_reset": False,
+        "scheduler_reset": False,
+        "restore_hint": 0,
+        "save_iter": 2000,
+        "save_name": "tmp",
+        "sync_BN": False,
+        "total_iter": 80000,
+        "sampler": {
+            "batch_shuffle": False,
+            "batch_size": [8, 16],
+            "frames_num_fixed": 30,
+            "frames_num_max": 50,
+            "frames_num_min": 25,
+            "sample_type": "fixed_unordered",
+            "type": "TripletSampler",
+        },
+        "transform": [{"type": "BaseSilCuttingTransform"}],
+    },
+}
+
+_DATASETS = {"OUMVLP": "OU-MVLP"}  # the peer's spelling → gaitforge's, where they differ
+#: ``evaluator_cfg.eval_func`` → protocol (``None``: the dataset's own protocol).
+_EVAL_FUNCS: dict[str, str | None] = {
+    "evaluate_indoor_dataset": None,
+    "identification": None,
+    "evaluate_real_scene": None,
+    "identification_real_scene": None,
+    "evaluate_Gait3D": "gait3d",
+    "evaluate_CCPG": "ccpg",
+    "GREW_submission": "grew-submission",
+    "identification_GREW_submission": "grew-submission",
+    "HID_submission": "hid-submission",
+    "evaluate_scoliosis": "scoliosis1k",
+}
+_SOLVERS = {"SGD": "sgd", "Adam": "adam", "AdamW": "adamw"}
+_SAMPLER_FRAMES = {  # the peer's sampler keys → FrameConfig fields
+    "sample_type": "mode",
+    "frames_num_fixed": "num",
+    "frames_num_min": "min",
+    "frames_num_max": "max",
+    "frames_skip_num": "skip",
+    "frames_all_limit": "max_all",
+}
+#: The peer's augmentation → (gaitforge transform, peer argument → gaitforge argument, fixed extra arguments).
+_TRANSFORMS: dict[str, tuple[str, dict[str, str], dict[str, Any]]] = {
+    "RandomHorizontalFlip": ("random_horizontal_flip", {"prob": "p"}, {}),
+    "RandomRotate": ("random_rotate", {"prob": "p", "degree": "degree"}, {"center": "peer"}),
+    "RandomPerspective": ("random_perspective", {"prob": "p"}, {}),
+    "RandomAffine": ("random_affine", {"prob": "p"}, {}),
+    "RandomErasing": (
+        "random_erasing",
+        {"prob": "p", "sl": "sl", "sh": "sh", "r1": "r1", "per_frame": "per_frame"},
+        {},
+    ),
+    "RandomPartDilate": ("random_part_dilate", {"prob": "p", "top_range": "top_range", "bot_range": "bot_range"}, {}),
+    "RandomPartBlur": (
+        "random_part_blur",
+        {"prob": "p", "top_range": "top_range", "bot_range": "bot_range", "per_frame": "per_frame"},
+        {},
+    ),
+}
+#: The peer's defaults of the augmentations above (written out so the converted config is explicit).
+_TRANSFORM_DEFAULTS: dict[str, dict[str, Any]] = {
+    "RandomHorizontalFlip": {"prob": 0.5},
+    "RandomRotate": {"prob": 0.5, "degree": 10},
+    "RandomPerspective": {"prob": 0.5},
+    "RandomAffine": {"prob": 0.5},
+    "RandomErasing": {"prob": 0.5, "sl": 0.05, "sh": 0.2, "r1": 0.3, "per_frame": False},
+    "RandomPartDilate": {"prob": 0.5, "top_range": [12, 16], "bot_range": [36, 40]},
+    "RandomPartBlur": {"prob": 0.5, "top_range": [9, 20], "bot_range": [29, 40], "per_frame": False},
+}
+_DA4GAITSSB = {  # the peer's DA4GaitSSB(...) preset, as the steps it composes
+    "cutting": None,
+    "ra_prob": 0.2,
+    "rp_prob": 0.2,
+    "rhf_prob": 0.5,
+    "rpd_prob": 0.2,
+    "rpb_prob": 0.2,
+    "top_range": [9, 20],
+    "bot_range": [39, 50],
+}
+_PEER_DROPS = "the peer passes only the arguments its class takes and drops this one (with a log line)"
+
+
+@dataclass
+class ReportEntry:
+    """What happened to one peer key.
+
+    Attributes:
+        path: Dotted peer key path (``trainer_cfg.sampler.batch_size``, ``loss_cfg[0].margin``).
+        status: ``mapped``, ``ignored`` or ``unsupported``.
+        target: The gaitforge key(s) it became (mapped only).
+        reason: Why it is ignored or unsupported, or a remark on the mapping.
+        value: The peer's value.
+        source: ``file`` (in the converted file) or ``default`` (from the peer's default.yaml).
+    """
+
+    path: str
+    status: str
+    target: str = ""
+    reason: str = ""
+    value: Any = None
+    source: str = "file"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("path", "status", "target", "reason", "value", "source")}
+
+
+@dataclass
+class ConversionResult:
+    """A converted config and its report.
+
+    Attributes:
+        config: The gaitforge config as a plain dict (it loads with :func:`gaitforge.config.config_from_dict`).
+        entries: One :class:`ReportEntry` per peer key path, in file order.
+        source: Where the peer config came from.
+        peer_model: The peer's ``model_cfg.model``.
+        num_classes: The peer's class count (``None`` for models without a classifier); gaitforge takes it from
+            the training set, so it is not in ``config``.
+    """
+
+    config: dict[str, Any]
+    entries: list[ReportEntry] = field(default_factory=list)
+    source: str = "<dict>"
+    peer_model: str = ""
+    num_classes: int | None = None
+
+    def by_status(self, status: str) -> list[ReportEntry]:
+        """Entries with the given status."""
+        return [e for e in self.entries if e.status == status]
+
+    @property
+    def unsupported(self) -> list[ReportEntry]:
+        return self.by_status("unsupported")
+
+    def report(self) -> dict[str, Any]:
+        """JSON-ready report: source, counts per status, the peer's model and class count, every entry."""
+        counts = {s: len(self.by_status(s)) for s in ("mapped", "ignored", "unsupported")}
+        return {
+            "source": self.source,
+            "peer_model": self.peer_model,
+            "num_classes": self.num_classes,
+            "counts": counts,
+            "entries": [e.to_dict() for e in self.entries],
+        }
+
+    def to_yaml(self) -> str:
+        """The config as YAML, headed by a comment that summarises the report and lists unsupported keys."""
+        counts = self.report()["counts"]
+        lines = [
+            f"# Converted from the OpenGait config {self.source} by `gaitforge convert opengait-config`.",
+            f"# {counts['mapped']} keys mapped, {counts['ignored']} ignored, {counts['unsupported']} unsupported.",
+        ]
+        if self.num_classes is not None:
+            lines.append(
+                f"# The peer's classifier has {self.num_classes} classes; gaitforge sizes it from the training set."
+            )
+        for e in self.unsupported:
+            lines.append(f"# UNSUPPORTED {e.path}: {e.reason}")
+        return "\n".join(lines) + "\n" + yaml.safe_dump(self.config, sort_keys=False)
+
+
+def _merge(dst: dict[str, Any], src: Mapping[str, Any]) -> dict[str, Any]:
+    """The peer's merge: mappings merged recursively, anything else replaced."""
+    for key, value in src.items():
+        if isinstance(value, Mapping) and isinstance(dst.get(key), dict):
+            _merge(dst[key], value)
+        else:
+            dst[key] = copy.deepcopy(value)
+    return dst
+
+
+def _leaves(node: Any, path: str) -> list[tuple[str, Any]]:
+    """Leaf paths: mappings and lists of mappings are descended; scalars and lists of scalars are leaves."""
+    if isinstance(node, Mapping):
+        if not node:
+            return [(path, node)]
+        return [leaf for k, v in node.items() for leaf in _leaves(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(node, list) and node and any(isinstance(v, (Mapping, list)) for v in node):
+        return [leaf for i, v in enumerate(node) for leaf in _leaves(v, f"{path}[{i}]")]
+    return [(path, node)]
+
+
+def _has_field(cls: type, name: str) -> bool:
+    return any(f.name == name for f in fields(cls))
+
+
+class _Converter:
+    """One conversion: the merged peer config in, gaitforge sections and report entries out."""
+
+    def __init__(self, peer: Mapping[str, Any], source: str) -> None:
+        if not isinstance(peer, Mapping):
+            raise ValueError(f"{source}: expected a mapping of config sections, got {type(peer).__name__}")
+        self.source = source
+        self.cfg = _merge(copy.deepcopy(PEER_DEFAULTS), peer)
+        self.in_file = {p for p, _ in _leaves(peer, "")}
+        self.values = dict(_leaves(self.cfg, ""))
+        self.entries: dict[str, ReportEntry] = {}
+        self.out: dict[str, Any] = {
+            "name": "run",
+            "data": {},
+            "model": {},
+            "losses": [],
+            "optimizer": {},
+            "scheduler": {},
+            "train": {},
+            "eval": {},
+        }
+
+    # -- report ------------------------------------------------------------------------------------------------
+    def note(self, path: str, status: str, target: str = "", reason: str = "") -> None:
+        """Record one key (once: the first word on a path wins); paths under ``path`` are recorded with it."""
+        under = [p for p in self.values if p == path or p.startswith(path + ".") or p.startswith(path + "[")]
+        for p in under:  # a key that is not in the config is not reported
+            if p in self.entries:
+                continue
+            source = "file" if p in self.in_file else "default"
+            self.entries[p] = ReportEntry(p, status, target, reason, self.values.get(p), source)
+
+    def mapped(self, path: str, target: str, reason: str = "") -> None:
+        self.note(path, "mapped", target, reason)
+
+    def ignored(self, path: str, reason: str) -> None:
+        self.note(path, "ignored", reason=reason)
+
+    def unsupported(self, path: str, reason: str) -> None:
+        self.note(path, "unsupported", reason=reason)
+
+    def set(self, dotted: str, value: Any) -> None:
+        node = self.out
+        *parents, leaf = dotted.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+
+    def section(self, name: str) -> dict[str, Any]:
+        node = self.cfg.get(name)
+        return node if isinstance(node, dict) else {}
+
+    # -- sections ----------------------------------------------------------------------------------------------
+    def run(self) -> ConversionResult:
+        from gaitforge.config import config_from_dict
+
+        for name in self.cfg:
+            if name not in PEER_DEFAULTS:
+                self.unsupported(
+                    name,
+                    "not a section of the peer's config (data_cfg, evaluator_cfg, loss_cfg, "
+                    "model_cfg, optimizer_cfg, scheduler_cfg, trainer_cfg)",
+                )
+        self.model()
+        self.data()
+        self.trainer()
+        self.evaluator()
+        self.losses()
+        self.optimizer()
+        self.scheduler()
+        for path in self.values:  # nothing is dropped: what no section claimed is reported
+            if path not in self.entries:
+                self.unsupported(path, "unknown key: not part of the peer's config schema known to gaitforge")
+        config = {k: v for k, v in self.out.items() if v != {}}
+        try:
+            config_from_dict(config, source=f"conversion of {self.source}")
+        except ValueError as exc:  # a converter bug, not a user error: say so
+            raise RuntimeError(f"the converted config does not validate: {exc}") from exc
+        order = {p: i for i, p in enumerate(self.values)}
+        entries = sorted(self.entries.values(), key=lambda e: order.get(e.path, len(order)))
+        return ConversionResult(config, entries, self.source, self.peer_model, self.spec.num_classes)
+
+    def model(self) -> None:
+        from gaitforge.interop.opengait import DEFAULT_OUTPUT_ROUTES, peer_model_spec
+        from gaitforge.models import create_model
+
+        model_cfg = self.section("model_cfg")
+        try:
+            self.spec = peer_model_spec(model_cfg)
+        except (KeyError, ValueError, TypeError) as exc:
+            msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+            raise ValueError(f"{self.source}: {msg}") from None
+        self.peer_model = str(model_cfg["model"])
+        args = {k: v for k, v in self.spec.kwargs.items() if k != "num_classes"}
+        self.set("model.name", self.spec.name)
+        self.set("model.args", args)
+        probe = create_model(self.spec.name, **{**args, **({"num_classes": 2} if self.spec.num_classes else {})})
+        self.routes = dict(getattr(probe, "opengait_outputs", DEFAULT_OUTPUT_ROUTES))
+        self.modalities = list(probe.input_modalities)
+        for path in self.values:
+            if not path.startswith("model_cfg."):
+                continue
+            if path.endswith("class_num"):
+                self.ignored(
+                    path, "gaitforge sizes the classifier from the training set (the trainer sets num_classes)"
+                )
+            else:
+                self.mapped(path, f"model.name / model.args ({self.spec.name})")
+
+    def data(self) -> None:
+        from gaitforge.evaluation import protocol_for_dataset
+
+        d = self.section("data_cfg")
+        name = str(d.get("dataset_name", ""))
+        dataset = _DATASETS.get(name, name)
+        self.set("data.dataset", dataset)
+        try:
+            self.protocol = protocol_for_dataset(dataset)
+            self.mapped("data_cfg.dataset_name", "data.dataset")
+        except KeyError:
+            self.protocol = ""
+            self.unsupported("data_cfg.dataset_name", f"gaitforge has no evaluation protocol for {name!r}")
+        self.set("data.store", f"datasets/{dataset}-store")
+        self.ignored(
+            "data_cfg.dataset_root",
+            "a folder of the peer's pkl files is not a gaitforge store: import it with "
+            "gaitforge.io.opengait_pkl.import_opengait_pkl and point data.store at it "
+            f"(written as datasets/{dataset}-store)",
+        )
+        if "dataset_partition" in d:
+            self.set("data.partition", str(d["dataset_partition"]))
+            self.mapped("data_cfg.dataset_partition", "data.partition", "the same TRAIN_SET / TEST_SET JSON")
+        if "num_workers" in d:
+            self.set("data.num_workers", int(d["num_workers"]))
+            self.mapped("data_cfg.num_workers", "data.num_workers")
+        if d.get("remove_no_gallery", False):
+            self.unsupported("data_cfg.remove_no_gallery", "gaitforge protocols decide probe and gallery themselves")
+        else:
+            self.ignored("data_cfg.remove_no_gallery", "false: nothing to remove")
+        self.ignored("data_cfg.cache", "gaitforge's store is memory-mapped; there is nothing to cache")
+        test_name = d.get("test_dataset_name", name)
+        if test_name == name:
+            self.ignored("data_cfg.test_dataset_name", "the same as dataset_name")
+        else:
+            self.unsupported(
+                "data_cfg.test_dataset_name",
+                f"evaluating on another dataset ({test_name}): use `gaitforge eval RUN --store ... --protocol ...`",
+            )
+        self.set("data.modalities", self.modalities)
+        if "data_in_use" in d:
+            self.mapped(
+                "data_cfg.data_in_use",
+                "data.modalities",
+                "the peer picks pkl files by position; gaitforge reads the model's modalities by name "
+                f"{self.modalities}",
+            )
+
+    def trainer(self) -> None:
+        from gaitforge.config import TrainConfig
+
+        t = self.section("trainer_cfg")
+        self.set("name", str(t.get("save_name", "run")))
+        self.mapped("trainer_cfg.save_name", "name")
+        simple = {
+            "enable_float16": "train.amp",
+            "log_iter": "train.log_every",
+            "save_iter": "train.save_every",
+            "total_iter": "train.iterations",
+        }
+        for key, target in simple.items():
+            if key in t:
+                self.set(target, bool(t[key]) if key == "enable_float16" else int(t[key]))
+                self.mapped(f"trainer_cfg.{key}", target)
+        for key, target in (("sync_BN", "sync_bn"), ("find_unused_parameters", "find_unused_parameters")):
+            if key in t and _has_field(TrainConfig, target):
+                self.set(f"train.{target}", bool(t[key]))
+                self.mapped(f"trainer_cfg.{key}", f"train.{target}", "takes effect under torchrun (DDP)")
+            elif key in t:
+                self.ignored(f"trainer_cfg.{key}", "one process: nothing to synchronise")
+        for key, what in (("fix_BN", "frozen BatchNorm statistics"), ("with_test", "evaluation during training")):
+            if t.get(key):
+                extra = "; evaluate the final checkpoint with `gaitforge train --eval`" if key == "with_test" else ""
+                self.unsupported(f"trainer_cfg.{key}", f"{what} is not supported{extra}")
+            else:
+                self.ignored(f"trainer_cfg.{key}", "false: the default behaviour")
+        self.restore(t)
+        if "T_max_iter" in t:
+            if self.peer_model == "SwinGait":
+                self.mapped("trainer_cfg.T_max_iter", "scheduler.cosine_iterations", "SwinGait's built-in cosine")
+            else:
+                self.ignored("trainer_cfg.T_max_iter", f"only SwinGait reads it, not {self.peer_model}")
+        self.sampler("trainer_cfg.sampler", self.section("trainer_cfg").get("sampler", {}), train=True)
+        self.set("data.transforms", self.transforms("trainer_cfg.transform", t.get("transform")))
+
+    def restore(self, t: dict[str, Any]) -> None:
+        hint = t.get("restore_hint", 0)
+        if isinstance(hint, str) and hint:
+            self.set("train.init_from", hint)
+            self.mapped("trainer_cfg.restore_hint", "train.init_from", "a warm start from another run's weights")
+            self.set("train.init_strict", bool(t.get("restore_ckpt_strict", True)))
+            self.mapped("trainer_cfg.restore_ckpt_strict", "train.init_strict")
+            for key in ("optimizer_reset", "scheduler_reset"):
+                if t.get(key, False):
+                    self.ignored(
+                        f"trainer_cfg.{key}", "a gaitforge warm start always starts a fresh optimiser and schedule"
+                    )
+                elif key == "scheduler_reset" and self.peer_model == "SwinGait":
+                    self.ignored(
+                        f"trainer_cfg.{key}",
+                        "SwinGait sets its learning rate itself, so a restored schedule has no effect in the peer",
+                    )
+                else:
+                    self.unsupported(
+                        f"trainer_cfg.{key}",
+                        "false asks to restore optimiser/scheduler state from another run; a gaitforge warm start "
+                        "loads weights only (use `gaitforge train --resume` to continue a run of your own)",
+                    )
+            return
+        reason = (
+            "0: training starts from scratch"
+            if not hint
+            else f"{hint}: resuming a run is `gaitforge train --resume` (from the run folder's newest checkpoint)"
+        )
+        self.ignored("trainer_cfg.restore_hint", reason)
+        for key in ("restore_ckpt_strict", "optimizer_reset", "scheduler_reset"):
+            self.ignored(f"trainer_cfg.{key}", "only matters when restore_hint names a checkpoint")
+
+    def sampler(self, path: str, s: Any, train: bool) -> None:
+        if not isinstance(s, Mapping):
+            self.unsupported(path, f"expected a mapping, got {s!r}")
+            return
+        frames = "data.train_frames" if train else "data.test_frames"
+        for key, sub in _SAMPLER_FRAMES.items():
+            if key in s:
+                value = str(s[key]) if key == "sample_type" else int(s[key])
+                self.set(f"{frames}.{sub}", value)
+                self.mapped(f"{path}.{key}", f"{frames}.{sub}")
+        expected = "TripletSampler" if train else "InferenceSampler"
+        if s.get("type", expected) == expected:
+            self.ignored(
+                f"{path}.type", f"{expected}: what gaitforge's {'P×K sampler' if train else 'evaluation'} does"
+            )
+        else:
+            self.unsupported(f"{path}.type", f"sampler {s.get('type')!r}: gaitforge has only P×K training batches")
+        self.ignored(
+            f"{path}.batch_shuffle",
+            "gaitforge draws the subjects of every batch at random"
+            if train
+            else "the order of evaluation does not change the results",
+        )
+        size = s.get("batch_size")
+        if train:
+            if isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) for v in size):
+                self.set("data.p", int(size[0]))
+                self.set("data.k", int(size[1]))
+                self.mapped(f"{path}.batch_size", "data.p, data.k")
+            else:
+                self.unsupported(f"{path}.batch_size", f"expected [P, K], got {size!r}")
+        elif isinstance(size, int):
+            self.set("eval.batch_size", size)
+            self.mapped(f"{path}.batch_size", "eval.batch_size", "the peer's is the total over all GPUs")
+
+    def evaluator(self) -> None:
+        e = self.section("evaluator_cfg")
+        self.ignored("evaluator_cfg.enable_float16", "gaitforge evaluates in float32")
+        self.ignored("evaluator_cfg.restore_ckpt_strict", "gaitforge eval always loads a checkpoint strictly")
+        self.ignored("evaluator_cfg.restore_hint", "the checkpoint to evaluate is the argument of `gaitforge eval`")
+        self.ignored("evaluator_cfg.save_name", "results are written into the run folder")
+        func = e.get("eval_func", "evaluate_indoor_dataset")
+        if func in _EVAL_FUNCS:
+            protocol = _EVAL_FUNCS[func] or self.protocol
+            if protocol:
+                self.set("eval.protocol", protocol)
+                self.mapped("evaluator_cfg.eval_func", "eval.protocol")
+            else:
+                self.unsupported("evaluator_cfg.eval_func", f"{func}: no protocol for this dataset")
+        else:
+            self.unsupported("evaluator_cfg.eval_func", f"unknown evaluation function {func!r}")
+        if e.get("metric", "euc") in ("euc", "cos"):
+            self.set("eval.metric", str(e.get("metric", "euc")))
+            self.mapped("evaluator_cfg.metric", "eval.metric")
+        else:
+            self.unsupported("evaluator_cfg.metric", f"expected euc or cos, got {e.get('metric')!r}")
+        if "cross_view_gallery" in e:
+            self.set("eval.cross_view_gallery", bool(e["cross_view_gallery"]))
+            self.mapped("evaluator_cfg.cross_view_gallery", "eval.cross_view_gallery")
+        self.sampler("evaluator_cfg.sampler", e.get("sampler", {}), train=False)
+        self.set("data.test_transforms", self.transforms("evaluator_cfg.transform", e.get("transform")))
+
+    def transforms(self, path: str, node: Any) -> list[dict[str, Any]]:
+        """The peer's per-input transform list → one gaitforge list (applied to every modality)."""
+        if node is None:
+            self.ignored(path, "no transform: frames go in unchanged")
+            return []
+        if isinstance(node, Mapping):
+            return self.transform(path, node)
+        if not isinstance(node, list) or not node:
+            self.unsupported(path, f"expected a list of transforms, got {node!r}")
+            return [{"name": "sil_cut"}]
+        if len(node) > 1 and any(n != node[0] for n in node[1:]):
+            for i in range(1, len(node)):
+                self.unsupported(
+                    f"{path}[{i}]",
+                    "gaitforge applies one transform list to every modality; this "
+                    f"input's transform differs from {path}[0]'s",
+                )
+        elif len(node) > 1:
+            for i in range(1, len(node)):
+                self.ignored(f"{path}[{i}]", f"the same as {path}[0], which gaitforge applies to every modality")
+        return self.transform(f"{path}[0]", node[0])
+
+    def transform(self, path: str, t: Any) -> list[dict[str, Any]]:
+        if not isinstance(t, Mapping) or "type" not in t:
+            self.unsupported(path, f"expected a mapping with 'type', got {t!r}")
+            return []
+        kind = t["type"]
+        args = {k: v for k, v in t.items() if k != "type"}
+        self.mapped(f"{path}.type", "data.transforms" if path.startswith("trainer") else "data.test_transforms")
+
+        def take(known: set[str]) -> None:
+            for k in args:
+                if k not in known:
+                    self.ignored(f"{path}.{k}", f"not an argument of the peer's {kind}: {_PEER_DROPS}")
+
+        if kind == "Compose":
+            take({"trf_cfg"})
+            steps = args.get("trf_cfg")
+            if not isinstance(steps, list):
+                self.unsupported(f"{path}.trf_cfg", f"expected a list, got {steps!r}")
+                return []
+            return [out for i, step in enumerate(steps) for out in self.transform(f"{path}.trf_cfg[{i}]", step)]
+        if kind in ("BaseSilCuttingTransform", "BaseSilTransform"):
+            take({"divsor", "cutting"} if kind == "BaseSilCuttingTransform" else {"divsor", "img_shape"})
+            step: dict[str, Any] = {"name": "sil_cut"}
+            if kind == "BaseSilTransform":
+                step["cut"] = 0
+                if args.get("img_shape") is not None:
+                    self.unsupported(f"{path}.img_shape", "reshaping frames to img_shape is not supported")
+            elif args.get("cutting") is not None:
+                step["cut"] = int(args["cutting"])
+            for k in ("divsor", "cutting", "img_shape"):
+                if k in args and f"{path}.{k}" not in self.entries:
+                    self.mapped(f"{path}.{k}", "sil_cut.scale" if k == "divsor" else "sil_cut.cut")
+            if float(args.get("divsor", 255.0)) != 255.0:
+                step["scale"] = 1.0 / float(args["divsor"])
+            return [step]
+        if kind in _TRANSFORMS:
+            name, rename, fixed = _TRANSFORMS[kind]
+            take(set(rename))
+            values = {**_TRANSFORM_DEFAULTS[kind], **args}
+            step = {"name": name, **{rename[k]: _plain(values[k]) for k in rename if k in values}, **fixed}
+            for k in args:
+                if k in rename:
+                    self.mapped(f"{path}.{k}", f"{name}.{rename[k]}")
+            return [step]
+        if kind == "DA4GaitSSB":
+            take(set(_DA4GAITSSB))
+            v = {**_DA4GAITSSB, **args}
+            for k in args:
+                if k in _DA4GAITSSB:
+                    self.mapped(f"{path}.{k}", "data.transforms (the preset's steps)")
+            cut = {} if v["cutting"] is None else {"cut": int(v["cutting"])}
+            band = {"top_range": list(v["top_range"]), "bot_range": list(v["bot_range"])}
+            return [
+                {"name": "random_affine", "p": float(v["ra_prob"])},
+                {"name": "random_perspective", "p": float(v["rp_prob"])},
+                {"name": "sil_cut", **cut},
+                {"name": "random_horizontal_flip", "p": float(v["rhf_prob"])},
+                {"name": "random_part_dilate", "p": float(v["rpd_prob"]), **band},
+                {"name": "random_part_blur", "p": float(v["rpb_prob"]), **band},
+            ]
+        if kind == "NoOperation":
+            take(set())
+            self.entries[f"{path}.type"].reason = "a no-op: nothing to add"
+            return []
+        self.entries.pop(f"{path}.type", None)
+        self.unsupported(path, f"transform {kind!r} has no gaitforge counterpart")
+        return []
+
+    def losses(self) -> None:
+        node = self.cfg.get("loss_cfg")
+        items = [(f"loss_cfg[{i}]", v) for i, v in enumerate(node)] if isinstance(node, list) else [("loss_cfg", node)]
+        for path, loss in items:
+            if not isinstance(loss, Mapping):
+                self.unsupported(path, f"expected a mapping, got {loss!r}")
+                continue
+            kind, prefix = loss.get("type"), str(loss.get("log_prefix", ""))
+            if kind not in ("TripletLoss", "CrossEntropyLoss"):
+                self.unsupported(path, f"loss {kind!r} has no gaitforge counterpart")
+                continue
+            i = len(self.out["losses"])
+            what = "embeddings" if kind == "TripletLoss" else "logits"
+            route = self.routes.get(f"training_feat/{prefix}/{what}")
+            if route is None:
+                self.unsupported(path, f"{self.spec.name} has no output the peer calls training_feat/{prefix}/{what}")
+                continue
+            route = {"opengait_logits": "compact_logits"}.get(route, route)  # GLN: the CE layout of its logits
+            entry: dict[str, Any] = {"name": "triplet" if kind == "TripletLoss" else "ce"}
+            entry["weight"] = float(loss.get("loss_term_weight", 1.0))
+            entry["input"] = route
+            self.mapped(f"{path}.type", f"losses[{i}].name")
+            self.mapped(
+                f"{path}.log_prefix", f"losses[{i}].input", f"training_feat/{prefix} is {self.spec.name}'s {route!r}"
+            )
+            if "loss_term_weight" in loss:
+                self.mapped(f"{path}.loss_term_weight", f"losses[{i}].weight")
+            known = {"type", "log_prefix", "loss_term_weight"}
+            if kind == "TripletLoss":
+                entry["margin"] = float(loss.get("margin", 0.2))
+                known |= {"margin"}
+                if "margin" in loss:
+                    self.mapped(f"{path}.margin", f"losses[{i}].margin")
+            else:
+                smooth = loss.get("label_smooth", True)
+                entry["scale"] = float(loss.get("scale", 16))
+                entry["label_smoothing"] = float(loss.get("eps", 0.1)) if smooth else 0.0
+                known |= {"scale", "label_smooth", "eps", "log_accuracy"}
+                for k, target in (("scale", "scale"), ("label_smooth", "label_smoothing"), ("eps", "label_smoothing")):
+                    if k in loss:
+                        self.mapped(f"{path}.{k}", f"losses[{i}].{target}")
+                self.ignored(f"{path}.log_accuracy", "gaitforge's cross-entropy always logs its accuracy")
+            for k in loss:
+                if k not in known:
+                    self.ignored(
+                        f"{path}.{k}",
+                        f"not an argument of the peer's {kind}: {_PEER_DROPS}"
+                        + ("; the weight stays 1.0" if k == "loss_term_weights" else ""),
+                    )
+            self.out["losses"].append(entry)
+        if not self.out["losses"]:
+            raise ValueError(f"{self.source}: loss_cfg: no loss could be converted (see the report)")
+
+    def optimizer(self) -> None:
+        o = self.section("optimizer_cfg")
+        solver = o.get("solver", "SGD")
+        name = _SOLVERS.get(solver)
+        if name is None:
+            self.unsupported("optimizer_cfg", f"solver {solver!r}: gaitforge has SGD, Adam and AdamW")
+            return
+        self.set("optimizer.name", name)
+        self.mapped("optimizer_cfg.solver", "optimizer.name")
+        accepted = {"lr", "weight_decay", "momentum", "nesterov"} if name == "sgd" else {"lr", "weight_decay", "betas"}
+        dropped = {"betas", "eps", "amsgrad"} if name == "sgd" else {"momentum", "nesterov", "dampening"}
+        for key, value in o.items():
+            path = f"optimizer_cfg.{key}"
+            if key == "solver":
+                continue
+            if key in accepted:
+                self.set(f"optimizer.{key}", _number(path, value, key))
+                self.mapped(path, f"optimizer.{key}")
+            elif key in dropped:
+                self.ignored(path, f"not an argument of torch's {solver}: {_PEER_DROPS}")
+            elif key in _TORCH_OPTIM_DEFAULTS and value == _TORCH_OPTIM_DEFAULTS[key]:
+                self.ignored(path, f"torch's default for {solver}, which gaitforge uses too")
+            else:
+                self.unsupported(path, f"{solver} argument {key}={value!r} has no gaitforge optimizer key")
+        if name == "sgd" and "momentum" not in o:
+            self.set("optimizer.momentum", 0.0)  # torch's SGD default, which the peer then uses
+        if name == "adamw" and self.peer_model != "SwinGait":
+            self.entries[
+                "optimizer_cfg.solver"
+            ].reason = (
+                "gaitforge's AdamW does not decay 1-D parameters (norms, biases); the peer's decays every parameter"
+            )
+        if self.peer_model == "SwinGait":  # the peer's SwinGait.get_optimizer: built-in groups
+            self.set(
+                "optimizer.param_groups",
+                [
+                    {
+                        "params": [
+                            "transformer.*patch_embed*",
+                            "transformer.*norm*",
+                            "transformer.*relative_position_bias_table*",
+                        ],
+                        "weight_decay": 0.0,
+                    },
+                    {"params": "transformer.*"},
+                    {"params": ["FCs.*", "BNNecks.*", "layer0.*", "layer1.*", "layer2.*"], "lr_scale": 0.1},
+                ],
+            )
+            self.entries["model_cfg.model"].reason = (
+                "SwinGait's built-in optimiser groups (no decay on the patch embedding, norms and position-bias "
+                "tables; 0.1 x lr for the convolutional stem and the head) are written as optimizer.param_groups"
+            )
+
+    def scheduler(self) -> None:
+        s = self.section("scheduler_cfg")
+        kind = s.get("scheduler", "MultiStepLR")
+        if self.peer_model == "SwinGait":
+            t_max = int(self.section("trainer_cfg").get("T_max_iter", 0))
+            lr = float(self.out["optimizer"].get("lr", 0.1))
+            self.set("scheduler.name", "cosine")
+            self.set("scheduler.cosine_iterations", t_max)
+            self.set("scheduler.update_every", 1000)
+            self.set("scheduler.min_lr", 1e-6 / lr)
+            self.ignored(
+                "scheduler_cfg",
+                "SwinGait sets its rate itself: a cosine over trainer_cfg.T_max_iter updated "
+                "every 1000 iterations down to 1e-6 (here min_lr = 1e-6 / lr, a fraction of each group's rate)",
+            )
+            return
+        if kind == "MultiStepLR":
+            self.set("scheduler.name", "multistep")
+            self.mapped("scheduler_cfg.scheduler", "scheduler.name")
+            for key, conv in (("milestones", lambda v: [int(m) for m in v]), ("gamma", float)):
+                if key in s:
+                    self.set(f"scheduler.{key}", conv(s[key]))
+                    self.mapped(f"scheduler_cfg.{key}", f"scheduler.{key}")
+        elif kind == "CosineAnnealingLR":
+            lr = float(self.out["optimizer"].get("lr", 0.1))
+            self.set("scheduler.name", "cosine")
+            self.mapped("scheduler_cfg.scheduler", "scheduler.name")
+            if "T_max" in s:
+                self.set("scheduler.cosine_iterations", int(s["T_max"]))
+                self.mapped("scheduler_cfg.T_max", "scheduler.cosine_iterations", "the peer's cosine then rises again")
+            self.set("scheduler.min_lr", float(s.get("eta_min", 0.0)) / lr)
+            if "eta_min" in s:
+                self.mapped("scheduler_cfg.eta_min", "scheduler.min_lr", "as a fraction of optimizer.lr")
+        else:
+            self.unsupported("scheduler_cfg", f"scheduler {kind!r}: gaitforge has multistep, cosine and constant")
+
+
+_TORCH_OPTIM_DEFAULTS: dict[str, Any] = {"eps": 1e-8, "amsgrad": False, "dampening": 0, "maximize": False}
+
+
+def _number(path: str, value: Any, key: str) -> Any:
+    """Optimiser values as YAML-safe numbers (the peer's YAML may hold ``1e-4`` as a string)."""
+    if key == "nesterov":
+        return bool(value)
+    if key == "betas":
+        return [_number(path, v, "beta") for v in value]
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{path}: expected a number, got {value!r}") from None
+
+
+def _plain(value: Any) -> Any:
+    """YAML-safe copy (tuples → lists)."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def convert_opengait_config(peer: Mapping[str, Any], source: str = "<dict>") -> ConversionResult:
+    """Convert a peer (OpenGait) config dict into a gaitforge config dict and a per-key report.
+
+    Args:
+        peer: The parsed YAML of an OpenGait config (it is merged over the peer's defaults first).
+        source: Where it came from, for messages and the report.
+
+    Returns:
+        The :class:`ConversionResult`; ``result.config`` loads with :func:`gaitforge.config.config_from_dict` and
+        its model builds with ``create_model(name, num_classes=..., **args)`` with the state-dict layout of
+        ``interop.opengait.build_model(model_cfg)``.
+
+    Raises:
+        ValueError: ``peer`` is not a mapping, its ``model_cfg`` cannot be translated (the message names the
+            key), or no loss can be converted.
+    """
+    return _Converter(peer, source).run()
