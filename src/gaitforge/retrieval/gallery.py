@@ -1,0 +1,592 @@
+"""A persistent gallery of enrolled subjects: SQLite for the truth, FAISS for the search.
+
+One folder holds ``gallery.db`` (see :mod:`~gaitforge.retrieval.catalog`), the saved index
+(see :mod:`~gaitforge.retrieval.snapshot`) and ``write.lock``.
+
+Consistency: every enroll / remove / update is one SQLite transaction; the FAISS index is derived from it. On open,
+the saved index is loaded and brought up to the catalog's generation (rows added since are added, removals
+applied); an index that is missing or damaged is rebuilt from the embeddings in the catalog. So a process killed at
+any point loses nothing it committed and shows nothing it did not. Readers in other processes pick up commits on
+their next call (``PRAGMA data_version``). One writer at a time, by an inter-process file lock held only during a
+write; any number of readers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from gaitforge.retrieval.calibration import calibrate_threshold
+from gaitforge.retrieval.catalog import DB_NAME, FORMAT_VERSION, Catalog, to_json
+from gaitforge.retrieval.live_index import LiveIndex
+from gaitforge.retrieval.lock import FileLock, LockTimeout
+from gaitforge.retrieval.snapshot import current_umask, read_manifest
+from gaitforge.retrieval.types import Calibration, Identification, SubjectInfo
+from gaitforge.retrieval.vector_index import resolve_index_options
+from gaitforge.retrieval.vectors import check_metric, check_vectors, pairwise_distances
+
+__all__ = ["Gallery"]
+
+logger = logging.getLogger(__name__)
+
+LOCK_NAME = "write.lock"
+#: On close, an index smaller than this is saved whenever anything changed.
+SMALL_INDEX_BYTES = 64 * 2**20
+
+#: Crash-test hook: called with a point name ("before_commit", "after_commit", "before_manifest").
+_FAULT_HOOK: Callable[[str], None] | None = None
+
+
+def _fault(point: str) -> None:
+    if _FAULT_HOOK is not None:
+        _FAULT_HOOK(point)
+
+
+def _check_subject(subject: str) -> str:
+    if not isinstance(subject, str) or not subject.strip():
+        raise ValueError(f"subject is {subject!r}; expected a non-empty name")
+    return subject
+
+
+def _nonempty(x: np.ndarray, subject: str) -> np.ndarray:
+    if not len(x):
+        raise ValueError(f"subject {subject!r}: no embeddings given; expected [D] or [N >= 1, D]")
+    return x
+
+
+def _provenance(provenance: dict | list[dict] | None, n: int) -> list[str]:
+    if provenance is None:
+        items: list[Any] = [{}] * n
+    elif isinstance(provenance, dict):
+        items = [provenance] * n
+    else:
+        items = list(provenance)
+        if len(items) != n:
+            raise ValueError(f"provenance has {len(items)} entries; expected one dict per embedding ({n})")
+    for i, p in enumerate(items):
+        if not isinstance(p, dict):
+            raise ValueError(f"provenance[{i}] is a {type(p).__name__}; expected a dict")
+    return [to_json(p, f"provenance[{i}]") for i, p in enumerate(items)]
+
+
+class Gallery:
+    """Enrolled subjects and their sequence embeddings; identify probes against them.
+
+    Create with :meth:`create`, open with :meth:`open`; use as a context manager or call :meth:`close`.
+    Vectors are float32 ``[dim]`` (one per sequence), compared by ``metric`` (see
+    :mod:`~gaitforge.retrieval.vectors`).
+    """
+
+    def __init__(self, path: Path, catalog: Catalog, read_only: bool = False, lock_timeout: float = 60.0) -> None:
+        self.path = path
+        self.read_only = read_only
+        self._catalog = catalog
+        self._mutex = threading.RLock()
+        self._lock = FileLock(path / LOCK_NAME, timeout=lock_timeout)
+        self._meta = catalog.all_meta()
+        version = self._meta.get("format_version")
+        if version != FORMAT_VERSION:
+            raise ValueError(f"{catalog.path}: meta 'format_version' is {version!r}; expected {FORMAT_VERSION}")
+        self.dim = int(self._meta["dim"])
+        self.metric = str(self._meta["metric"])
+        self._data_version = catalog.data_version()
+        self._closed = False
+        #: Save the index automatically as changes accumulate (set False during a bulk load; close() still saves).
+        self.autosave = True
+        self._live = LiveIndex(path, catalog, self.dim, self.metric)
+        self._live.load(self.index_kind, self.index_options, self._epoch())
+
+    # -- construction ------------------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls, path: str | Path, dim: int, metric: str = "euc", index: str = "exact", **index_options: Any
+    ) -> Gallery:
+        """Create an empty gallery folder (it must not exist, or be empty) and open it.
+
+        Args:
+            path: Gallery folder.
+            dim: Vector length (``Recognizer.dim``).
+            metric: ``"euc"`` or ``"cos"`` (``Recognizer.metric``).
+            index: ``"exact"`` (small galleries), ``"ivf"``, ``"ivfpq"`` or ``"hnsw"`` (large ones).
+            **index_options: See :func:`~gaitforge.retrieval.vector_index.resolve_index_options`
+                (``nlist``, ``nprobe``, ``m``, ``nbits``, ``train_min``, ``train_size``; ``M``,
+                ``ef_construction``, ``ef_search``, ``max_dead_fraction``).
+        """
+        path = Path(path)
+        if (path / DB_NAME).exists():
+            raise ValueError(f"{path}: a gallery already exists there; open it with Gallery.open")
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise ValueError(f"{path}: exists and is not an empty folder; expected a new gallery folder")
+        if int(dim) < 1:
+            raise ValueError(f"dim is {dim}; expected >= 1")
+        check_metric(metric)
+        options = resolve_index_options(index, int(dim), index_options)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+        catalog = Catalog(tmp / DB_NAME, create=True)
+        with catalog.write(bump=False):
+            meta = {
+                "format_version": FORMAT_VERSION,
+                "dim": int(dim),
+                "metric": metric,
+                "index_kind": index,
+                "index_options": {k: v for k, v in options.items() if k in index_options},
+                "index_epoch": 0,
+                "threshold": None,
+                "calibration": None,
+                "model": None,
+                "created": time.time(),
+            }
+            for key, value in meta.items():
+                catalog.set_meta(key, value)
+        catalog.close()
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp gives 0700; a gallery folder is shared like any other
+        try:
+            if path.exists():
+                path.rmdir()  # empty (checked above)
+            os.rename(tmp, path)  # the gallery appears complete or not at all
+        except OSError as exc:  # another process created it meanwhile
+            for leftover in tmp.iterdir():
+                leftover.unlink()
+            tmp.rmdir()
+            raise ValueError(f"{path}: a gallery was created there concurrently ({exc.strerror})") from exc
+        logger.info("created gallery %s (dim %d, %s, index %s)", path, dim, metric, index)
+        return cls.open(path)
+
+    @classmethod
+    def open(cls, path: str | Path, read_only: bool = False, lock_timeout: float = 60.0) -> Gallery:
+        """Open an existing gallery.
+
+        Args:
+            path: Gallery folder.
+            read_only: Refuse writes (and never save the index).
+            lock_timeout: Seconds a write waits for another writer.
+        """
+        path = Path(path)
+        if not (path / DB_NAME).is_file():
+            raise FileNotFoundError(
+                f"{path}: no gallery there (missing {DB_NAME}); create one with Gallery.create or `gaitforge enroll`"
+            )
+        return cls(path, Catalog(path / DB_NAME), read_only=read_only, lock_timeout=lock_timeout)
+
+    @classmethod
+    def open_or_create(
+        cls, path: str | Path, dim: int, metric: str = "euc", index: str = "exact", **index_options: Any
+    ) -> Gallery:
+        """Open the gallery at ``path`` (checking ``dim`` and ``metric``), or create it."""
+        if not (Path(path) / DB_NAME).is_file():
+            try:
+                return cls.create(path, dim, metric, index, **index_options)
+            except ValueError:
+                if not (Path(path) / DB_NAME).is_file():
+                    raise  # not a lost race: a bad argument or a non-empty folder
+        gallery = cls.open(path)
+        if gallery.dim != dim or gallery.metric != metric:
+            gallery.close()
+            raise ValueError(
+                f"{path}: gallery holds dim {gallery.dim} / {gallery.metric} vectors; expected dim {dim} / {metric} "
+                "(embed with the model the gallery was enrolled with)"
+            )
+        return gallery
+
+    # -- properties --------------------------------------------------------------------------------------
+
+    @property
+    def index_kind(self) -> str:
+        return str(self._meta["index_kind"])
+
+    @property
+    def index_options(self) -> dict[str, Any]:
+        """Resolved index options (defaults included)."""
+        return resolve_index_options(self.index_kind, self.dim, self._meta.get("index_options") or {})
+
+    @property
+    def threshold(self) -> float | None:
+        """Open-set rejection distance (persisted); ``None`` disables the known/unknown decision."""
+        with self._mutex:
+            self._sync()
+            value = self._meta.get("threshold")
+            return None if value is None else float(value)
+
+    @threshold.setter
+    def threshold(self, value: float | None) -> None:
+        if value is not None and not math.isfinite(float(value)):
+            raise ValueError(f"threshold is {value}; expected a finite distance or None")
+        self._set_meta({"threshold": None if value is None else float(value), "calibration": None})
+
+    @property
+    def calibration(self) -> Calibration | None:
+        """The last :meth:`calibrate` result (cleared when the threshold is set by hand)."""
+        with self._mutex:
+            self._sync()
+            data = self._meta.get("calibration")
+            return None if data is None else Calibration(**data)
+
+    @property
+    def model(self) -> dict[str, Any] | None:
+        """Free description of the model that produced the vectors (set by ``gaitforge enroll``)."""
+        with self._mutex:
+            self._sync()
+            return self._meta.get("model")
+
+    @model.setter
+    def model(self, value: dict[str, Any] | None) -> None:
+        self._set_meta({"model": value})
+
+    def __len__(self) -> int:
+        """Enrolled sequences (committed)."""
+        with self._mutex:
+            return self._catalog.count_sequences()
+
+    def subjects(self) -> list[SubjectInfo]:
+        """Enrolled subjects, by name."""
+        with self._mutex:
+            return self._catalog.subjects()
+
+    def sequences(self, subject: str) -> list[dict[str, Any]]:
+        """A subject's sequences: ``{"sequence_id", "created", "provenance"}``; KeyError when not enrolled."""
+        with self._mutex:
+            rows = self._catalog.subject_rows(subject)
+            if not rows and not self._catalog.has_subject(subject):
+                raise KeyError(f"subject {subject!r} is not enrolled in the gallery {self.path}")
+            return [{"sequence_id": i, "created": t, "provenance": json.loads(p)} for i, t, p in rows]
+
+    def embeddings(self, subject: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids [N], vectors [N, dim])`` of one subject, or of the whole gallery (as enrolled)."""
+        with self._mutex, self._catalog.read():
+            chunks = list(self._catalog.iter_vectors(self.dim, subject=subject))
+        if not chunks:
+            return np.empty(0, np.int64), np.empty((0, self.dim), np.float32)
+        return np.concatenate([c[0] for c in chunks]), np.concatenate([c[1] for c in chunks])
+
+    # -- index maintenance -------------------------------------------------------------------------------
+
+    def _epoch(self) -> int:
+        return int(self._meta.get("index_epoch", 0))
+
+    def _sync(self) -> None:
+        """Bring the in-memory index and meta up to the last commit of any process."""
+        if self._closed:
+            raise ValueError(f"{self.path}: the gallery is closed")
+        version = self._catalog.data_version()
+        if version == self._data_version and self._live.index is not None:
+            return
+        self._data_version = version
+        epoch = self._epoch()
+        self._meta = self._catalog.all_meta()
+        if self._live.index is None or self._epoch() != epoch:
+            self._live.load(self.index_kind, self.index_options, self._epoch())
+            return
+        self._live.index.options.update(self.index_options)  # search options tuned by another process
+        try:
+            self._live.catch_up()
+            if self._live.index.needs_rebuild:
+                self._live.rebuild(self.index_kind, self.index_options)
+        except BaseException:
+            self._live.index = None  # half-applied: reload on the next call
+            raise
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise ValueError(f"{self.path}: the gallery was opened read-only")
+
+    def _set_meta(self, values: dict[str, Any]) -> None:
+        with self._mutex:
+            self._writable()
+            with self._lock:
+                self._sync()
+                with self._catalog.write(bump=False):
+                    for key, value in values.items():
+                        self._catalog.set_meta(key, value)
+                self._meta.update(values)
+
+    def _write(self, op: Callable[[int], tuple[np.ndarray, np.ndarray, np.ndarray, Any]]) -> Any:
+        """Run ``op(generation) -> (added ids, added vectors, removed ids, result)`` in one transaction."""
+        with self._mutex:
+            self._writable()
+            with self._lock:
+                self._sync()
+                with self._catalog.write(fault=_fault) as gen:
+                    added, vectors, removed, result = op(gen)
+                _fault("after_commit")
+                try:
+                    self._live.apply(gen, added, vectors, removed)
+                    assert self._live.index is not None
+                    if self._live.index.needs_rebuild:
+                        self._live.rebuild(self.index_kind, self.index_options)
+                except BaseException:
+                    self._live.index = None  # rebuilt from the catalog on the next call
+                    raise
+                if self.autosave and self._live.should_save():
+                    self._live.save(self._epoch(), fault=_fault)
+        return result
+
+    def save(self) -> bool:
+        """Save the FAISS index now (it is also saved as changes accumulate, and on close).
+
+        Returns:
+            True when a newer index was written.
+        """
+        with self._mutex:
+            self._writable()
+            with self._lock:
+                self._sync()
+                return self._live.save(self._epoch(), fault=_fault)
+
+    def tune(self, **search_options: Any) -> dict[str, Any]:
+        """Change search-time options without rebuilding: ``nprobe`` (IVF kinds) or ``ef_search`` (HNSW).
+
+        Larger values search more of the index: higher recall, slower queries. Persisted; other processes follow on
+        their next call. Returns the resolved index options.
+        """
+        allowed = {"ivf": {"nprobe"}, "ivfpq": {"nprobe"}, "hnsw": {"ef_search"}}.get(self.index_kind, set())
+        unknown = set(search_options) - allowed
+        if unknown:
+            raise ValueError(
+                f"tune: {sorted(unknown)} are not search options of index {self.index_kind!r} "
+                f"(it has {sorted(allowed) or 'none'}; other options need reindex())"
+            )
+        stored = {**(self._meta.get("index_options") or {}), **search_options}
+        options = resolve_index_options(self.index_kind, self.dim, stored)
+        self._set_meta({"index_options": stored})
+        with self._mutex:
+            assert self._live.index is not None
+            self._live.index.options.update(options)
+        return options
+
+    def reindex(self, index: str | None = None, **index_options: Any) -> None:
+        """Rebuild the FAISS index from the catalog, optionally as another kind (e.g. ``exact`` → ``hnsw``).
+
+        Also retrains IVF quantisers on the current contents. ``index_options`` replace the stored ones when
+        ``index`` is given, else they update them. Other processes switch on their next call.
+        """
+        kind = index or self.index_kind
+        stored = dict(index_options) if index else {**(self._meta.get("index_options") or {}), **index_options}
+        options = resolve_index_options(kind, self.dim, stored)
+        with self._mutex:
+            self._writable()
+            with self._lock:
+                self._sync()
+                self._live.rebuild(kind, options)
+                with self._catalog.write(bump=False):
+                    self._catalog.set_meta("index_kind", kind)
+                    self._catalog.set_meta("index_options", stored)
+                    self._catalog.set_meta("index_epoch", self._epoch() + 1)
+                self._meta = self._catalog.all_meta()
+                self._live.save(self._epoch(), fault=_fault)
+
+    # -- writes ------------------------------------------------------------------------------------------
+
+    def enroll(self, subject: str, embeddings: np.ndarray, provenance: dict | list[dict] | None = None) -> list[int]:
+        """Add sequences of ``subject`` (created when new).
+
+        Args:
+            subject: Name.
+            embeddings: ``[D]`` or ``[N, D]`` vectors.
+            provenance: One dict for all, one per vector, or None (video, frames, boxes, source path, time, ...).
+
+        Returns:
+            The new sequence ids (never reused).
+        """
+        subject = _check_subject(subject)
+        x = _nonempty(check_vectors(embeddings, self.dim), subject)
+        return self._insert([subject] * len(x), x, _provenance(provenance, len(x)))
+
+    def enroll_many(
+        self, subjects: Sequence[str], embeddings: np.ndarray, provenance: dict | list[dict] | None = None
+    ) -> list[int]:
+        """Add sequences of several subjects in one transaction (``subjects[i]`` owns ``embeddings[i]``)."""
+        x = check_vectors(embeddings, self.dim, single=False)
+        names = [_check_subject(s) for s in subjects]
+        if len(names) != len(x):
+            raise ValueError(f"enroll_many: {len(names)} subjects for {len(x)} embeddings")
+        if not len(x):
+            return []
+        return self._insert(names, x, _provenance(provenance, len(x)))
+
+    def _insert(self, names: list[str], x: np.ndarray, prov: list[str]) -> list[int]:
+        def op(gen: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
+            ids = self._catalog.insert(gen, names, x, prov)
+            return ids, x, np.empty(0, np.int64), [int(i) for i in ids]
+
+        return self._write(op)
+
+    def remove(self, subject: str) -> int:
+        """Remove a subject and its sequences; returns how many sequences went. KeyError when not enrolled."""
+
+        def op(gen: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
+            if not self._catalog.has_subject(subject):
+                raise KeyError(f"subject {subject!r} is not enrolled in the gallery {self.path}")
+            removed = self._catalog.delete_subject(gen, subject)
+            return np.empty(0, np.int64), np.empty((0, self.dim), np.float32), removed, len(removed)
+
+        return self._write(op)
+
+    def update(self, subject: str, embeddings: np.ndarray, provenance: dict | list[dict] | None = None) -> list[int]:
+        """Replace all sequences of an enrolled subject (KeyError when not enrolled); returns the new ids."""
+        x = _nonempty(check_vectors(embeddings, self.dim), subject)
+        prov = _provenance(provenance, len(x))
+
+        def op(gen: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
+            if not self._catalog.has_subject(subject):
+                raise KeyError(f"subject {subject!r} is not enrolled in the gallery {self.path}")
+            removed = self._catalog.delete_subject(gen, subject, keep_subject=True)
+            ids = self._catalog.insert(gen, [subject] * len(x), x, prov)
+            return ids, x, removed, [int(i) for i in ids]
+
+        return self._write(op)
+
+    # -- search ------------------------------------------------------------------------------------------
+
+    def identify(self, probe: np.ndarray, k: int = 5) -> Identification:
+        """The ``k`` closest subjects to one probe vector ``[D]`` (each by its closest sequence)."""
+        return self.identify_many(check_vectors(probe, self.dim, "probe", single=True), k)[0]
+
+    def identify_many(self, probes: np.ndarray, k: int = 5) -> list[Identification]:
+        """:meth:`identify` for ``[N, D]`` probes, searched as one batch."""
+        q = check_vectors(probes, self.dim, "probes", single=False)
+        if k < 1:
+            raise ValueError(f"k is {k}; expected >= 1")
+        with self._mutex:
+            self._sync()
+            found = self._live.search_subjects(q, k)
+            threshold = self._meta.get("threshold")
+        return [
+            Identification(m, None if threshold is None else bool(m) and m[0].distance <= float(threshold))
+            for m in found
+        ]
+
+    # -- open set ----------------------------------------------------------------------------------------
+
+    def calibrate(self, genuine: np.ndarray, impostor: np.ndarray, far: float = 0.01) -> Calibration:
+        """Set :attr:`threshold` at the false-accept rate ``far`` from genuine / impostor distances.
+
+        See :mod:`~gaitforge.retrieval.calibration` for the distances (``leave_one_out_distances`` on a held-out
+        labelled set, or :meth:`leave_one_out_distances` on the gallery itself).
+        """
+        result = calibrate_threshold(genuine, impostor, far)
+        self._set_meta({"threshold": result.threshold, "calibration": result.to_dict()})
+        logger.info("threshold %.4f at FAR %.4f (TAR %.4f)", result.threshold, result.far, result.tar)
+        return result
+
+    def leave_one_out_distances(self, max_probes: int = 2000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """Genuine / impostor best distances with enrolled sequences as probes (each left out of its own search).
+
+        Up to ``max_probes`` sequences are drawn at random. Genuine: distance to the closest *other* sequence of the
+        probe's subject (subjects with one sequence give none); impostor: distance to the closest other subject,
+        as :meth:`identify` would report it if the probe's subject were not enrolled.
+
+        Returns:
+            ``(genuine, impostor)`` float64 arrays.
+        """
+        with self._mutex:
+            self._sync()
+            with self._catalog.read():
+                ids = self._catalog.live_ids()
+                pick = np.sort(np.random.default_rng(seed).permutation(ids)[:max_probes])
+                owner = {i: s for i, (s, _) in self._catalog.lookup(pick).items()}
+                by_subject: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+                for name in sorted(set(owner.values())):
+                    chunks = list(self._catalog.iter_vectors(self.dim, subject=name))
+                    by_subject[name] = (np.concatenate([c[0] for c in chunks]), np.concatenate([c[1] for c in chunks]))
+            if self._catalog.count_subjects() < 2:
+                raise ValueError(f"{self.path}: leave-one-out calibration needs at least two enrolled subjects")
+            probes = np.stack([by_subject[owner[int(i)]][1][by_subject[owner[int(i)]][0] == i][0] for i in pick])
+            found = self._live.search_subjects(probes, 2, exclude=[int(i) for i in pick])
+        genuine, impostor = [], []
+        for i, probe, matches in zip(pick, probes, found):
+            own_ids, own_vectors = by_subject[owner[int(i)]]
+            others = own_vectors[own_ids != i]
+            if len(others):
+                genuine.append(float(pairwise_distances(probe[None], others, self.metric).min()))
+            other = [m.distance for m in matches if m.subject != owner[int(i)]]
+            if other:
+                impostor.append(other[0])
+        return np.asarray(genuine, dtype=np.float64), np.asarray(impostor, dtype=np.float64)
+
+    # -- housekeeping ------------------------------------------------------------------------------------
+
+    def verify(self) -> dict[str, int]:
+        """Check that the index holds exactly the committed sequences; ValueError naming the difference."""
+        with self._mutex:
+            self._sync()
+            assert self._live.index is not None
+            with self._catalog.read():
+                live = self._catalog.live_ids()
+            have = self._live.index.ids()
+        missing, extra = np.setdiff1d(live, have), np.setdiff1d(have, live)
+        if missing.size or extra.size:
+            raise ValueError(
+                f"{self.path}: index differs from the catalog: {missing.size} committed sequences missing "
+                f"(e.g. {missing[:5].tolist()}), {extra.size} extra (e.g. {extra[:5].tolist()})"
+            )
+        return {"sequences": int(live.size), "generation": self._live.generation}
+
+    def info(self) -> dict[str, Any]:
+        """Summary: folder, dim, metric, index, counts, threshold, calibration, model, index file."""
+        with self._mutex:
+            self._sync()
+            assert self._live.index is not None
+            manifest = read_manifest(self.path) or {}
+            index_file = self.path / manifest["file"] if manifest.get("file") else None
+            return {
+                "path": str(self.path),
+                "dim": self.dim,
+                "metric": self.metric,
+                "index": self.index_kind,
+                "index_options": self.index_options,
+                "index_stage": self._live.index.stage,
+                "subjects": self._catalog.count_subjects(),
+                "sequences": self._catalog.count_sequences(),
+                "generation": self._live.generation,
+                "saved_generation": manifest.get("generation"),
+                "index_file_bytes": index_file.stat().st_size if index_file and index_file.exists() else None,
+                "database_bytes": (self.path / DB_NAME).stat().st_size,
+                "threshold": self._meta.get("threshold"),
+                "calibration": self._meta.get("calibration"),
+                "model": self._meta.get("model"),
+                "created": self._meta.get("created"),
+            }
+
+    def close(self) -> None:
+        """Save the index if it changed enough (or is small), then close the database. Idempotent."""
+        with self._mutex:
+            if self._closed:
+                return
+            try:
+                if not self.read_only and self._live.should_save(at_close=True, small_bytes=SMALL_INDEX_BYTES):
+                    with self._lock:
+                        self._sync()
+                        self._live.save(self._epoch(), fault=_fault)
+            except LockTimeout as exc:  # the saved index is only a shortcut: the next open replays the catalog
+                logger.warning("%s: index not saved on close (%s)", self.path, exc)
+            finally:
+                self._closed = True
+                self._catalog.close()
+
+    def __enter__(self) -> Gallery:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        index = self._live.index
+        state = "closed" if self._closed else f"{index.live_count if index else '?'} sequences"
+        return (
+            f"Gallery({str(self.path)!r}, dim={self.dim}, metric={self.metric!r}, index={self.index_kind!r}, {state})"
+        )
