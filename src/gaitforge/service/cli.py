@@ -1,0 +1,83 @@
+"""``gaitforge serve``: the HTTP API and web page over a model and a gallery (uvicorn).
+
+Only argument parsing; the app is built by :func:`gaitforge.service.create_app`. FastAPI, uvicorn and torch are
+imported inside the handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+__all__ = ["register"]
+
+
+def _limits(args: argparse.Namespace) -> dict[str, int]:
+    if args.max_upload_mb <= 0:
+        raise ValueError(f"--max-upload-mb is {args.max_upload_mb}; expected > 0")
+    return {
+        "max_upload_bytes": int(args.max_upload_mb * 2**20),
+        "max_frames": args.max_frames,
+        "inference_threads": args.threads,
+    }
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from gaitforge.service.limits import ServiceLimits
+
+    if not Path(args.model).exists():
+        raise FileNotFoundError(f"--model {args.model}: no such run folder or checkpoint")
+    if args.workers < 1:
+        raise ValueError(f"--workers is {args.workers}; expected >= 1")
+    if not 0 <= args.port <= 65535:
+        raise ValueError(f"--port is {args.port}; expected 0 to 65535")
+    limits = _limits(args)
+    ServiceLimits(**limits)  # check the values before starting anything
+    log_level = "warning" if args.quiet else ("debug" if args.verbose else "info")
+    if args.workers == 1:
+        from gaitforge.service.app import create_app
+
+        app = create_app(args.model, args.gallery, limits=ServiceLimits(**limits), device=args.device)
+        uvicorn.run(app, host=args.host, port=args.port, log_level=log_level)
+        return 0
+    # several worker processes: each builds the app from the environment (the gallery is shared through its lock)
+    os.environ["GAITFORGE_SERVICE_CONFIG"] = json.dumps(
+        {
+            "model": str(Path(args.model).resolve()),
+            "gallery": str(Path(args.gallery).resolve()),
+            "device": args.device,
+            "limits": limits,
+        }
+    )
+    uvicorn.run(
+        "gaitforge.service.app:app_from_environment",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=log_level,
+    )
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``serve`` to the ``gaitforge`` subcommands."""
+    p = sub.add_parser(
+        "serve",
+        help="HTTP API and web page: enroll and identify walkers over a model and a gallery",
+        description="Serve /api/v1 (enroll, identify, subjects, info, health) and a web page at / with uvicorn.",
+    )
+    p.add_argument("--model", required=True, help="run folder or checkpoint file (a silhouette model)")
+    p.add_argument("--gallery", required=True, help="gallery folder (created for the model when missing)")
+    p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--max-upload-mb", type=float, default=64.0, help="largest request body in MiB (default 64)")
+    p.add_argument("--max-frames", type=int, default=2000, help="frames per uploaded sequence or video (default 2000)")
+    p.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
+    p.add_argument("--threads", type=int, default=2, help="inference threads per process (default 2)")
+    p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N | auto")
+    p.set_defaults(func=_cmd_serve)
