@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pickle
@@ -110,11 +111,25 @@ def test_store_pickles_without_memmaps(two_seq_store: Path) -> None:
     np.testing.assert_array_equal(clone.get(0).modalities["sil"], store.get(0).modalities["sil"])
 
 
-def test_index_is_json_with_schema(two_seq_store: Path) -> None:
+def test_index_is_a_small_manifest_plus_columns(two_seq_store: Path) -> None:
     index = json.loads((two_seq_store / "index.json").read_text())
-    assert index["schema_version"] == SCHEMA_VERSION
-    assert "sil" in index["modalities"] and "pose" in index["modalities"]
-    assert not list(two_seq_store.glob("*.pkl"))
+    assert index["schema_version"] == SCHEMA_VERSION == 2
+    assert index["count"] == 2
+    assert list(index["modalities"]) == list(_all_modalities(1))
+    assert index["modalities"]["sil"] == [{"dtype": "|u1", "frame_shape": [64, 64]}]
+    assert index["index"] == "index.000001.idx"
+    blob = (two_seq_store / index["index"]).read_bytes()
+
+    def member(name: str) -> bytes:
+        offset, size, _ = index["columns"][name]
+        return blob[offset : offset + size]
+
+    assert np.load(io.BytesIO(member("length.npy"))).tolist() == [7, 3]
+    assert np.load(io.BytesIO(member("pose.layout.npy"))).tolist() == [0, -1]
+    assert json.loads(member("subjects.json")) == ["001", "002"]
+    assert len(blob) == max(o + n for o, n, _ in index["columns"].values())
+    assert (two_seq_store / "meta.00000.jsonl").read_text() == '{"source":"test","k":[1,2]}\n'
+    assert not list(two_seq_store.rglob("*.pkl"))
     assert not list(two_seq_store.parent.glob(".store.tmp-*"))
 
 
@@ -185,11 +200,11 @@ def test_existing_store_needs_overwrite_or_append(two_seq_store: Path) -> None:
 
 
 def test_failed_writer_leaves_existing_store_intact(two_seq_store: Path) -> None:
-    before = {p.name: p.read_bytes() for p in two_seq_store.iterdir()}
+    before = {p: p.read_bytes() for p in two_seq_store.rglob("*") if p.is_file()}
     with pytest.raises(RuntimeError, match="boom"), StoreWriter(two_seq_store, overwrite=True) as w:
         w.add(Sequence("009", "nm-01", "000", {"sil": np.ones((2, 4, 4), np.uint8)}))
         raise RuntimeError("boom")
-    assert {p.name: p.read_bytes() for p in two_seq_store.iterdir()} == before
+    assert {p: p.read_bytes() for p in two_seq_store.rglob("*") if p.is_file()} == before
     assert not list(two_seq_store.parent.glob(".store.tmp-*"))
     SequenceStore(two_seq_store, verify=True)
 
@@ -251,7 +266,7 @@ def test_sharding(tmp_path: Path) -> None:
 # -- corruption: each error names the file and the field ---------------------------------------------------
 
 
-def _edit_index(root: Path, fn) -> None:
+def _edit_manifest(root: Path, fn) -> None:
     index = json.loads((root / "index.json").read_text())
     fn(index)
     (root / "index.json").write_text(json.dumps(index))
@@ -269,7 +284,8 @@ def test_truncated_data_file(two_seq_store: Path) -> None:
         f.truncate(size - 10)
     with pytest.raises(
         StoreFormatError,
-        match=rf"pose\.00000\.bin: size is {size - 10} bytes; field 'files\.pose\.00000\.bin'.*truncated",
+        match=rf"pose\.00000\.bin: size is {size - 10} bytes; field 'files\[1\]' \(pose\.00000\.bin\) "
+        r"of .*index\.json expects .*truncated",
     ):
         SequenceStore(two_seq_store)
 
@@ -285,15 +301,15 @@ def test_missing_data_file(two_seq_store: Path) -> None:
     (two_seq_store / "rgb.00000.bin").unlink()
     with pytest.raises(
         FileNotFoundError,
-        match=r"rgb\.00000\.bin: data file is missing; expected by field 'files\.rgb\.00000\.bin'",
+        match=r"rgb\.00000\.bin: data file is missing; expected by field 'files\[4\]' \(rgb\.00000\.bin\)",
     ):
         SequenceStore(two_seq_store)
 
 
 def test_wrong_schema_version(two_seq_store: Path) -> None:
-    _edit_index(two_seq_store, lambda ix: ix.update(schema_version=99))
+    _edit_manifest(two_seq_store, lambda ix: ix.update(schema_version=99))
     with pytest.raises(
-        StoreFormatError, match=r"index\.json: field 'schema_version' is 99; this gaitforge reads version 1"
+        StoreFormatError, match=r"index\.json: field 'schema_version' is 99; this gaitforge reads versions 1 and 2"
     ):
         SequenceStore(two_seq_store)
 
@@ -307,44 +323,30 @@ def test_not_json(two_seq_store: Path) -> None:
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (
-            lambda ix: ix["sequences"][0]["modalities"]["sil"].update(shape=[7, 64, 65]),
-            r"field 'sequences\[0\]\.modalities\.sil\.nbytes' is 28672; expected 29120",
-        ),
-        (
-            lambda ix: ix["sequences"][1]["modalities"]["sil"].update(offset=10**9),
-            r"field 'sequences\[1\]\.modalities\.sil\.offset' \+ nbytes = .* exceeds the size of 'sil\.00000\.bin'",
-        ),
-        (
-            lambda ix: ix["sequences"][0]["modalities"]["pose"].update(offset=3),
-            r"field 'sequences\[0\]\.modalities\.pose\.offset' is 3; expected a non-negative multiple of 64",
-        ),
-        (
-            lambda ix: ix["sequences"][0].update(length=8),
-            r"field 'sequences\[0\]\.modalities\.sil\.shape' has 7 frames; expected 'length' = 8",
-        ),
-        (lambda ix: ix["sequences"][1].pop("view"), r"field 'sequences\[1\]\.view' is missing"),
-        (
-            lambda ix: ix["sequences"][0]["modalities"]["sil"].update(dtype="not-a-dtype"),
-            r"field 'sequences\[0\]\.modalities\.sil\.dtype' is not a numpy dtype",
-        ),
-        (
-            lambda ix: ix["sequences"][0]["modalities"]["sil"].update(file="sil.00007.bin"),
-            r"field 'sequences\[0\]\.modalities\.sil\.file' names 'sil\.00007\.bin', which is not listed",
-        ),
         (lambda ix: ix.update(format="other"), r"field 'format' is 'other'"),
+        (lambda ix: ix.pop("count"), r"field 'count' is missing"),
+        (lambda ix: ix.update(count="2"), r"field 'count' is '2'; expected int"),
+        (lambda ix: ix.update(index="../x"), r"field 'index' is '\.\./x'; expected 'index\.NNNNNN\.idx'"),
+        (lambda ix: ix["files"].append(["evil.sh", 3]), r"field 'files\[\d+\]' is \['evil\.sh', 3\]"),
+        (lambda ix: ix["files"].append(ix["files"][0]), r"field 'files' lists a file twice"),
+        (lambda ix: ix["files"].append(["xyz.00000.bin", 0]), r"'xyz\.00000\.bin' of an unlisted modality"),
+        (lambda ix: ix["columns"].pop("length.npy"), r"field 'columns' lacks \['length\.npy'\]"),
         (
-            lambda ix: ix["sequences"].append(ix["sequences"][0]),
-            r"field 'sequences\[2\]\.' repeats the key '001/nm-01/090'",
+            lambda ix: ix["modalities"]["sil"][0].update(dtype="not-a-dtype"),
+            r"field 'modalities\.sil\[0\]\.dtype' is not a numpy dtype",
         ),
         (
-            lambda ix: ix["sequences"][0].update(length="7"),
-            r"field 'sequences\[0\]\.length' is '7'; expected int",
+            lambda ix: ix["modalities"]["sil"][0].update(frame_shape=[64, 0]),
+            r"field 'modalities\.sil\[0\]\.frame_shape' is \[64, 0\]; expected positive integers",
+        ),
+        (
+            lambda ix: ix["columns"]["views.json"].__setitem__(1, 10**6),
+            r"index\.000001\.idx: index file has \d+ bytes; field 'columns' of .*index\.json expects \d+ bytes",
         ),
     ],
 )
-def test_edited_index(two_seq_store: Path, edit, message: str) -> None:
-    _edit_index(two_seq_store, edit)
+def test_edited_manifest(two_seq_store: Path, edit, message: str) -> None:
+    _edit_manifest(two_seq_store, edit)
     with pytest.raises(StoreFormatError, match=message) as exc:
         SequenceStore(two_seq_store)
     assert "index.json" in str(exc.value)
@@ -361,7 +363,7 @@ def test_checksum_mismatch_only_with_verify(two_seq_store: Path) -> None:
     with pytest.raises(
         StoreFormatError,
         match=r"sil\.00000\.bin: bytes .* do not match field "
-        r"'sequences\[1\]\.modalities\.sil\.checksum'.*'002/bg-01/000'",
+        r"'sil\.checksum' row 1 of .*index\.000001\.idx \(sequence '002/bg-01/000'",
     ):
         SequenceStore(two_seq_store, verify=True)
 

@@ -1,30 +1,39 @@
-"""The sequence store: memory-mapped per-modality arrays plus a JSON index. No pickle anywhere.
+"""The sequence store: sharded per-modality arrays plus a columnar index. No pickle anywhere.
 
-Write with :class:`StoreWriter`, read with :class:`SequenceStore`. Layout and crash-safety rules are documented in
-:mod:`gaitforge.data.store_format` and :mod:`gaitforge.data.store_writer`.
+Write with :class:`StoreWriter` (several processes: :mod:`gaitforge.data.store_merge`), read with
+:class:`SequenceStore`. Layout and crash-safety rules are documented in :mod:`gaitforge.data.store_format` and
+:mod:`gaitforge.data.store_writer`.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from collections.abc import Sequence as SequenceABC
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
 from gaitforge.data.sequence import Sequence
 from gaitforge.data.store_format import (
     INDEX_NAME,
+    LABELS,
     SCHEMA_VERSION,
+    ArrayEntry,
     SequenceRecord,
     StoreFormatError,
-    checksum,
-    load_index,
+    digest_text,
 )
+from gaitforge.data.store_open import open_index
+from gaitforge.data.store_reads import FileHandles, read_frames
 from gaitforge.data.store_writer import StoreWriter
 
 __all__ = [
+    "MAX_OPEN_FILES",
     "MAX_OPEN_MAPS",
     "SCHEMA_VERSION",
     "SequenceRecord",
@@ -33,8 +42,12 @@ __all__ = [
     "StoreWriter",
 ]
 
+logger = logging.getLogger(__name__)
+
 #: Memory maps kept open per process (least recently used ones are dropped beyond this).
 MAX_OPEN_MAPS = 128
+#: File descriptors kept open per process for :meth:`SequenceStore.frames` and metadata reads.
+MAX_OPEN_FILES = 256
 
 
 def _as_set(values: str | Iterable[str] | None) -> set[str] | None:
@@ -45,16 +58,45 @@ def _as_set(values: str | Iterable[str] | None) -> set[str] | None:
     return {str(v) for v in values}
 
 
+class RecordList(SequenceABC[SequenceRecord]):
+    """The records of a store as a read-only sequence; each record is built when accessed (nothing is held)."""
+
+    def __init__(self, store: SequenceStore) -> None:
+        self._store = store
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    @overload
+    def __getitem__(self, i: int) -> SequenceRecord: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[SequenceRecord]: ...
+    def __getitem__(self, i: int | slice) -> SequenceRecord | list[SequenceRecord]:
+        if isinstance(i, slice):
+            return [self._store.record(k) for k in range(*i.indices(len(self)))]
+        return self._store.record(i)
+
+    def __iter__(self) -> Iterator[SequenceRecord]:
+        return (self._store.record(k) for k in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SequenceABC) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 class SequenceStore:
     """Read-only access to a store folder.
 
-    Opening reads ``index.json``, checks its schema and that every data file exists with the size the index
-    implies. Arrays are ``np.memmap`` views (no copy); memory maps are opened lazily and reopened in each process,
-    so a store is cheap to pickle into DataLoader workers.
+    Opening reads the manifest and checks that every data file exists with the recorded size; index columns are
+    read (and checked against their checksums) on first use, so a store of millions of sequences opens in
+    milliseconds. :meth:`frames` reads only the requested frames with ``pread`` (memory stays flat however much
+    data is read); :meth:`array` / :meth:`get` give zero-copy memory-mapped views. Memory maps and file handles
+    are opened lazily and per process, so a store is cheap to pickle into DataLoader workers.
 
     Args:
-        root: Store folder.
-        verify: Also check every array's checksum (reads all data).
+        root: Store folder (schema 2, or schema 1 which is read fully into memory).
+        verify: Also run every index check and check every array's checksum (reads all data).
 
     Raises:
         FileNotFoundError: the index or a data file is missing (message names the file and the index field).
@@ -63,23 +105,38 @@ class SequenceStore:
 
     def __init__(self, root: str | Path, verify: bool = False) -> None:
         self.root = Path(root)
-        self.modalities, self._files, self._records = load_index(self.root)
-        self._keys = {r.key: i for i, r in enumerate(self._records)}
+        self._index, self._legacy_meta = open_index(self.root)
+        self.modalities = list(self._index.modalities)
+        self._files = dict(self._index.manifest.files)
         self._maps: dict[str, np.memmap] = {}
+        self._handles = FileHandles(self.root, MAX_OPEN_FILES)
+        self._fast: dict[str, tuple] = {}  # modality → its checked columns (see _columns_of)
         self._pid = os.getpid()
         if verify:
             self.verify()
 
-    # -- pickling: memory maps are per process -----------------------------------------------------------
+    # -- pickling: memory maps and file handles are per process --------------------------------------------
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state["_maps"] = {}
+        state["_maps"], state["_handles"], state["_fast"] = {}, None, {}
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self._handles = FileHandles(self.root, MAX_OPEN_FILES)
         self._pid = os.getpid()
+
+    def close(self) -> None:
+        """Close this process's file handles and memory maps (views already handed out stay valid)."""
+        self._handles.close()
+        self._maps.clear()
+
+    def __enter__(self) -> SequenceStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _map(self, fname: str) -> np.memmap:
         if self._pid != os.getpid():
@@ -87,9 +144,7 @@ class SequenceStore:
         mm = self._maps.pop(fname, None)
         if mm is None:
             mm = np.memmap(self.root / fname, dtype=np.uint8, mode="r")
-            if (
-                len(self._maps) >= MAX_OPEN_MAPS
-            ):  # bound open descriptors; views handed out keep their own map
+            if len(self._maps) >= MAX_OPEN_MAPS:  # bound open maps; views handed out keep their own map
                 self._maps.pop(next(iter(self._maps)))
         self._maps[fname] = mm  # most recently used last
         return mm
@@ -97,30 +152,93 @@ class SequenceStore:
     # -- index queries -----------------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self._records)
+        return self._index.count
 
     def __repr__(self) -> str:
         return f"SequenceStore({str(self.root)!r}, sequences={len(self)}, modalities={self.modalities})"
 
+    def _row(self, i: int) -> int:
+        n = self._index.count
+        j = int(i) + n if int(i) < 0 else int(i)
+        if not 0 <= j < n:
+            raise IndexError(f"{self.root}: sequence index {i} out of range for {n} sequences")
+        return j
+
     @property
-    def records(self) -> list[SequenceRecord]:
-        """Typed index records (subject, condition, view, length, shapes, meta), in store order."""
-        return list(self._records)
+    def records(self) -> RecordList:
+        """Typed index records (subject, condition, view, length, shapes, meta), in store order; a lazy sequence
+        (``len``, indexing, iteration) that builds each record when accessed."""
+        return RecordList(self)
 
     def record(self, i: int) -> SequenceRecord:
         """The record of sequence ``i``."""
-        return self._records[i]
+        i = self._row(i)
+        ix = self._index
+        length = int(ix.column("length")[i])
+        arrays = {}
+        for m, layouts in ix.modalities.items():
+            file, offset, layout = ix.group(m)
+            code = int(layout[i])
+            if code < 0:
+                continue
+            lay = layouts[code]
+            arrays[m] = ArrayEntry(
+                ix.file_names[int(file[i])],
+                int(offset[i]),
+                length * lay.frame_nbytes,
+                lay.dtype,
+                (length, *lay.frame_shape),
+                digest_text(ix.column(f"{m}.checksum")[i].tobytes()),
+            )
+        labels = [ix.label(lab, i) for lab in LABELS]
+        return SequenceRecord.with_lazy_meta(labels[0], labels[1], labels[2], length, arrays, partial(self._meta, i))
+
+    def _meta(self, i: int) -> dict[str, Any]:
+        if self._legacy_meta is not None:
+            return dict(self._legacy_meta[i])
+        file, offset, nbytes = self._index.meta_group()
+        code = int(file[i])
+        if code < 0:
+            return {}
+        name = self._index.file_names[code]
+        data = self._handles.pread(name, int(nbytes[i]), int(offset[i]))
+        try:
+            meta = json.loads(data)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            meta = exc
+        if not isinstance(meta, dict):
+            raise StoreFormatError(
+                f"{self.root / name}: bytes {int(offset[i])}..{int(offset[i]) + len(data)} (metadata of sequence "
+                f"{self._index.key(i)!r}) are not a JSON object: {meta}"
+            )
+        return meta
 
     def index_of(self, key: str) -> int:
         """Store index of ``"subject/condition/view"``."""
-        try:
-            return self._keys[key]
-        except KeyError:
-            raise KeyError(f"{self.root}: no sequence {key!r}") from None
+        row = self._index.lookup(key)
+        if row < 0:
+            raise KeyError(f"{self.root}: no sequence {key!r}")
+        return row
 
     def subjects(self) -> list[str]:
         """Sorted distinct subjects."""
-        return sorted({r.subject for r in self._records})
+        table = self._index.table("subject")
+        return sorted(table[c] for c in np.unique(self._index.column("subject")).tolist())
+
+    def labels(self, field: str, indices: Iterable[int] | None = None) -> list[str]:
+        """The ``subject``, ``condition`` or ``view`` of each sequence in ``indices`` (default: all), vectorised."""
+        if field not in LABELS:
+            raise ValueError(f"labels: field is {field!r}; expected one of {list(LABELS)}")
+        codes = self._index.column(field)
+        if indices is not None:
+            codes = codes[np.fromiter(indices, np.int64)]
+        table = self._index.table(field)
+        return [table[c] for c in codes.tolist()]
+
+    def lengths(self, indices: Iterable[int] | None = None) -> np.ndarray:
+        """Frame count of each sequence in ``indices`` (default: all), int64 ``[n]``."""
+        length = self._index.column("length")
+        return (length if indices is None else length[np.fromiter(indices, np.int64)]).astype(np.int64)
 
     def select(
         self,
@@ -131,66 +249,145 @@ class SequenceStore:
     ) -> list[int]:
         """Indices of the sequences matching every given filter (``None`` = no filter), ascending.
 
-        ``modalities`` keeps the sequences that have all the named modalities.
+        ``modalities`` keeps the sequences that have all the named modalities. Vectorised over the index columns.
         """
-        subj, cond, view, mods = _as_set(subjects), _as_set(conditions), _as_set(views), _as_set(modalities)
-        return [
-            i
-            for i, r in enumerate(self._records)
-            if (subj is None or r.subject in subj)
-            and (cond is None or r.condition in cond)
-            and (view is None or r.view in view)
-            and (mods is None or mods <= r.arrays.keys())
-        ]
+        ix = self._index
+        mask = np.ones(ix.count, bool)
+        for label, values in zip(LABELS, (subjects, conditions, views)):
+            wanted = _as_set(values)
+            if wanted is None:
+                continue
+            lookup = ix.codes(label)
+            codes = [lookup[w] for w in wanted if w in lookup]
+            mask &= np.isin(ix.column(label), np.array(codes, np.int32))
+        for m in _as_set(modalities) or ():
+            if m not in ix.modalities:
+                return []
+            mask &= ix.group(m)[2] >= 0
+        return np.flatnonzero(mask).tolist()
 
     # -- data access -------------------------------------------------------------------------------------
 
-    def array(self, i: int, modality: str) -> np.ndarray:
-        """Read-only memory-mapped view of one modality of sequence ``i`` (shape as stored, no copy)."""
-        rec = self._records[i]
-        entry = rec.arrays.get(modality)
-        if entry is None:
-            raise KeyError(
-                f"{self.root}: sequence {rec.key!r} has no modality {modality!r}; it has {rec.modalities}"
-            )
-        # a plain ndarray over the map (its base): zero-copy, without np.memmap's per-operation overhead
-        return np.ndarray(entry.shape, entry.dtype, buffer=self._map(entry.file), offset=entry.offset)
+    def _columns_of(self, modality: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[Any]]:
+        """Checked ``(file, offset, layout, length)`` columns and the layouts of one modality (cached)."""
+        cols = self._fast.get(modality)
+        if cols is None:
+            ix = self._index
+            file, offset, layout = ix.group(modality)
+            cols = self._fast[modality] = (file, offset, layout, ix.column("length"), ix.modalities[modality])
+        return cols
 
-    def get(self, i: int, modalities: Iterable[str] | None = None) -> Sequence:
-        """Sequence ``i`` with memory-mapped arrays for ``modalities`` (default: all it has)."""
-        rec = self._records[i]
-        names = rec.modalities if modalities is None else list(modalities)
-        return Sequence(
-            rec.subject, rec.condition, rec.view, {m: self.array(i, m) for m in names}, dict(rec.meta)
-        )
+    def _locate(self, i: int, modality: str) -> tuple[str, int, int, Any]:
+        """``(file name, offset, length, layout)`` of one array."""
+        ix = self._index
+        j = i if type(i) is int and 0 <= i < ix.count else self._row(i)
+        if modality in ix.modalities:
+            file, offset, layout, length, layouts = self._columns_of(modality)
+            code = int(layout[j])
+            if code >= 0:
+                return ix.file_names[int(file[j])], int(offset[j]), int(length[j]), layouts[code]
+        have = [m for m in ix.modalities if ix.group(m)[2][j] >= 0]
+        raise KeyError(f"{self.root}: sequence {ix.key(j)!r} has no modality {modality!r}; it has {have}")
 
-    def frames(self, i: int, modality: str, idx: np.ndarray | Iterable[int]) -> np.ndarray:
-        """Only the frames ``idx`` (any order, repeats allowed) of one modality, as a new array ``[len(idx), ...]``."""
-        view = self.array(i, modality)
+    def _plan(
+        self, i: int, modality: str, idx: np.ndarray | Iterable[int]
+    ) -> tuple[str, int, Any, np.ndarray, int, int]:
+        """``(file name, offset, layout, idx, lo, hi)`` of a frame read, ``idx`` checked (``lo..hi-1`` its range)."""
+        fname, offset, length, lay = self._locate(i, modality)
         idx = np.asarray(idx, dtype=np.int64)
         if idx.ndim != 1:
             raise ValueError(f"frames: idx has shape {idx.shape}; expected a 1-D array of frame indices")
-        if idx.size and (idx.min() < 0 or idx.max() >= view.shape[0]):
+        lo, hi = (int(idx.min()), int(idx.max()) + 1) if idx.size else (0, 0)
+        if lo < 0 or hi > length:
             raise IndexError(
-                f"{self.root}: sequence {self._records[i].key!r} has {view.shape[0]} frames; "
-                f"frame indices {int(idx.min())}..{int(idx.max())} requested"
+                f"{self.root}: sequence {self._index.key(self._row(i))!r} has {length} frames; "
+                f"frame indices {lo}..{hi - 1} requested"
             )
-        return np.asarray(view[idx])
+        return fname, offset, lay, idx, lo, hi
+
+    def array(self, i: int, modality: str) -> np.ndarray:
+        """Read-only memory-mapped view of one modality of sequence ``i`` (shape as stored, no copy)."""
+        fname, offset, length, lay = self._locate(i, modality)
+        # a plain ndarray over the map (its base): zero-copy, without np.memmap's per-operation overhead
+        return np.ndarray((length, *lay.frame_shape), lay.dtype, buffer=self._map(fname), offset=offset)
+
+    def get(self, i: int, modalities: Iterable[str] | None = None) -> Sequence:
+        """Sequence ``i`` with memory-mapped arrays for ``modalities`` (default: all it has)."""
+        rec = self.record(i)
+        names = rec.modalities if modalities is None else list(modalities)
+        return Sequence(rec.subject, rec.condition, rec.view, {m: self.array(i, m) for m in names}, rec.meta)
+
+    def frames(self, i: int, modality: str, idx: np.ndarray | Iterable[int]) -> np.ndarray:
+        """Only the frames ``idx`` (any order, repeats allowed) of one modality, as a new array ``[len(idx), ...]``.
+
+        Reads just those frames from the file (one ``pread`` of the span they cover when they are dense, else one
+        per run of consecutive frames; no memory map), so the reading process's memory stays flat.
+        """
+        fname, offset, lay, idx, lo, hi = self._plan(i, modality, idx)
+        return read_frames(self._handles, fname, offset, lay, idx, lo=lo, hi=hi)
+
+    def read_batch(
+        self,
+        indices: SequenceABC[int],
+        modality: str,
+        idx: SequenceABC[np.ndarray | Iterable[int]],
+        prefetch: bool = True,
+    ) -> np.ndarray:
+        """Frames ``idx[b]`` of sequence ``indices[b]`` for a whole batch, read straight into one array
+        ``[B, n, *frame_shape]`` (no per-sequence arrays, no stacking); every ``idx[b]`` has the same length ``n``.
+
+        Args:
+            indices: Store indices, ``B`` of them.
+            modality: The modality to read.
+            idx: Frame indices per sequence (as in :meth:`frames`).
+            prefetch: First tell the kernel every byte range the batch needs (``posix_fadvise WILLNEED``), so that
+                reads from disk proceed in parallel rather than one sequence at a time.
+
+        Raises:
+            ValueError: the frame counts or the arrays' frame shapes / dtypes differ within the batch.
+        """
+        if len(indices) != len(idx) or not len(indices):
+            raise ValueError(
+                f"read_batch: {len(indices)} indices and {len(idx)} frame index arrays; expected B > 0 of each"
+            )
+        plans = [self._plan(i, modality, k) for i, k in zip(indices, idx)]
+        lay, n = plans[0][2], len(plans[0][3])
+        for b, (_, _, lay_b, k, _, _) in enumerate(plans):
+            if lay_b != lay or len(k) != n:
+                raise ValueError(
+                    f"read_batch: item {b} (sequence {indices[b]}) has {len(k)} frame indices and frames "
+                    f"{lay_b.dtype.str} {list(lay_b.frame_shape)}; expected {n} and {lay.dtype.str} "
+                    f"{list(lay.frame_shape)} like item 0"
+                )
+        if prefetch and len(plans) > 1:
+            fb = lay.frame_nbytes
+            for fname, offset, _, _, lo, hi in plans:
+                self._handles.will_need(fname, offset + lo * fb, (hi - lo) * fb)
+        out = np.empty((len(plans), n, *lay.frame_shape), lay.dtype)
+        for b, (fname, offset, _, k, lo, hi) in enumerate(plans):
+            read_frames(self._handles, fname, offset, lay, k, out[b], lo, hi)
+        return out
 
     def verify(self) -> None:
-        """Check every array's checksum against the index.
+        """Run every index check and check every array's checksum and every metadata entry against the index.
 
         Raises:
             StoreFormatError: naming the data file, the index field and the sequence.
         """
-        index_path = self.root / INDEX_NAME
-        for i, rec in enumerate(self._records):
-            for m, entry in rec.arrays.items():
-                mm = self._map(entry.file)
-                got = checksum(mm[entry.offset : entry.offset + entry.nbytes])
-                if got != entry.checksum:
+        ix = self._index
+        ix.check()
+        for m in ix.modalities:
+            sums = ix.column(f"{m}.checksum")
+            for i in np.flatnonzero(ix.group(m)[2] >= 0).tolist():
+                fname, offset, length, lay = self._locate(i, m)
+                nbytes = length * lay.frame_nbytes
+                got = self._handles.checksum(fname, nbytes, offset)
+                if got != digest_text(sums[i].tobytes()):
                     raise StoreFormatError(
-                        f"{self.root / entry.file}: bytes {entry.offset}..{entry.offset + entry.nbytes} do not match "
-                        f"field 'sequences[{i}].modalities.{m}.checksum' of {index_path} "
-                        f"(sequence {rec.key!r}: expected {entry.checksum}, found {got})"
+                        f"{self.root / fname}: bytes {offset}..{offset + nbytes} do not match field "
+                        f"'{m}.checksum' row {i} of {ix.path if ix.manifest.columns else self.root / INDEX_NAME} "
+                        f"(sequence {ix.key(i)!r}: expected {digest_text(sums[i].tobytes())}, found {got})"
                     )
+        for i in range(len(self)):
+            self._meta(i)
+        logger.info("store %s: %d sequences verified", self.root, len(self))

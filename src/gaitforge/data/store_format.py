@@ -1,20 +1,31 @@
-"""On-disk format of the sequence store: the ``index.json`` schema, typed records, checksums.
+"""On-disk format of the sequence store (schema 2): the manifest, the columnar index, typed records, checksums.
 
 A store is a folder::
 
-    index.json              the index (published last, atomically)
-    <modality>.<NNNNN>.bin  raw little-endian array bytes, records 64-byte aligned
+    index.json               the manifest (small JSON, published last, atomically)
+    index.<GGGGGG>.idx       one generation of the columnar index (immutable once published): a concatenation of
+                             ``.npy`` members (64-byte aligned), located by the manifest's ``columns``:
+        subject.npy condition.npy view.npy   int32 [N] codes into the string tables
+        subjects.json conditions.json views.json   the string tables (JSON lists)
+        length.npy                           int32 [N] frame count T
+        meta_file.npy meta_offset.npy meta_nbytes.npy   where each sequence's free metadata is (file -1 = {})
+        <m>.file.npy int32 [N] (-1 = absent)  <m>.offset.npy int64 [N]  <m>.layout.npy int32 [N] (-1 = absent)
+        <m>.checksum.npy uint8 [N, 16]       raw blake2b-128 digest of the array bytes
+    <modality>.<NNNNN>.bin   raw little-endian array bytes, arrays 64-byte aligned
+    meta.<NNNNN>.jsonl       free metadata, one compact JSON object per line
 
 ``index.json``::
 
-    {"format": "gaitforge-sequence-store", "schema_version": 1,
-     "modalities": ["sil", ...], "files": {"sil.00000.bin": <size in bytes>, ...},
-     "sequences": [{"subject": "001", "condition": "nm-01", "view": "090", "length": T, "meta": {...},
-                    "modalities": {"sil": {"file": "sil.00000.bin", "offset": 0, "nbytes": ..., "dtype": "|u1",
-                                           "shape": [T, 64, 64], "checksum": "blake2b128:<hex>"}}}, ...]}
+    {"format": "gaitforge-sequence-store", "schema_version": 2, "count": N, "index": "index.000001.idx",
+     "modalities": {"sil": [{"dtype": "|u1", "frame_shape": [64, 44]}], ...},   # per modality: its layouts
+     "files": [["sil.00000.bin", <bytes>], ["meta.00000.jsonl", <bytes>], ...],  # position = file code
+     "columns": {"subject.npy": [<offset>, <bytes>, "blake2b128:<hex>"], ...}}
 
-Files listed in a published index are never written again (new data always goes to new shard files), so a
-reader of a published index is never affected by a writer that runs or dies later.
+Opening a store reads only the manifest and checks that every listed file exists with the listed size; index
+columns are read (and their checksums checked) on first use, so a store of millions of sequences opens in
+milliseconds. Files listed in a published manifest are never written again: new data goes to new shard files and a
+new index generation, so a reader is never affected by a writer that runs or dies later. Schema 1 (one JSON
+index) is still read, see :mod:`gaitforge.data.store_legacy`.
 """
 
 from __future__ import annotations
@@ -23,6 +34,7 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,25 +43,53 @@ import numpy as np
 
 __all__ = [
     "ALIGN",
+    "BASE_COLUMNS",
+    "CHECKSUM_PREFIX",
     "FORMAT_NAME",
+    "INDEX_FILE_RE",
     "INDEX_NAME",
+    "LABELS",
+    "META_SHARD_RE",
     "SCHEMA_VERSION",
     "SHARD_NAME_RE",
+    "TABLE_FILES",
     "ArrayEntry",
+    "Layout",
+    "Manifest",
     "SequenceRecord",
     "StoreFormatError",
     "checksum",
-    "load_index",
-    "parse_index",
-    "record_to_json",
+    "column_dtypes",
+    "digest_text",
+    "manifest_to_json",
+    "parse_manifest",
+    "raw_digest",
+    "read_manifest_json",
 ]
 
 FORMAT_NAME = "gaitforge-sequence-store"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 INDEX_NAME = "index.json"
 ALIGN = 64
 SHARD_NAME_RE = re.compile(r"^([a-z][a-z0-9_]{0,63})\.(\d{5,})\.bin$")
-_CHECKSUM_PREFIX = "blake2b128:"
+META_SHARD_RE = re.compile(r"^meta\.(\d{5,})\.jsonl$")
+INDEX_FILE_RE = re.compile(r"^index\.(\d{6,})\.idx$")
+CHECKSUM_PREFIX = "blake2b128:"
+
+#: The three label fields and the string-table file of each.
+LABELS = ("subject", "condition", "view")
+TABLE_FILES = {"subject": "subjects.json", "condition": "conditions.json", "view": "views.json"}
+#: Column name → dtype of the per-sequence columns; per-modality columns are in :func:`column_dtypes`.
+BASE_COLUMNS = {
+    "subject": "<i4",
+    "condition": "<i4",
+    "view": "<i4",
+    "length": "<i4",
+    "meta_file": "<i4",
+    "meta_offset": "<i8",
+    "meta_nbytes": "<i4",
+}
+_MODALITY_COLUMNS = {"file": "<i4", "offset": "<i8", "layout": "<i4", "checksum": "|u1"}
 
 
 class StoreFormatError(ValueError):
@@ -58,9 +98,44 @@ class StoreFormatError(ValueError):
 
 def checksum(data: np.ndarray | bytes | memoryview) -> str:
     """``"blake2b128:<hex>"`` of the raw bytes of a C-contiguous array (or of a bytes-like object)."""
+    return digest_text(raw_digest(data))
+
+
+def raw_digest(data: np.ndarray | bytes | memoryview) -> bytes:
+    """The raw 16-byte blake2b digest of the bytes of a C-contiguous array (or of a bytes-like object)."""
     h = hashlib.blake2b(digest_size=16)
     h.update(memoryview(data).cast("B") if not isinstance(data, bytes) else data)
-    return _CHECKSUM_PREFIX + h.hexdigest()
+    return h.digest()
+
+
+def digest_text(raw: bytes) -> str:
+    """The text form ``"blake2b128:<hex>"`` of a raw 16-byte digest."""
+    return CHECKSUM_PREFIX + raw.hex()
+
+
+def column_dtypes(modalities: list[str] | dict[str, Any]) -> dict[str, str]:
+    """Column name → dtype string of every column of an index with these modalities."""
+    out = dict(BASE_COLUMNS)
+    for m in modalities:
+        for part, dt in _MODALITY_COLUMNS.items():
+            out[f"{m}.{part}"] = dt
+    return out
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The per-frame part of an array's type: dtype (explicit byte order) and the shape after axis 0."""
+
+    dtype: np.dtype
+    frame_shape: tuple[int, ...]
+
+    @property
+    def frame_nbytes(self) -> int:
+        """Bytes per frame."""
+        return math.prod(self.frame_shape) * self.dtype.itemsize
+
+    def to_json(self) -> dict[str, Any]:
+        return {"dtype": self.dtype.str, "frame_shape": list(self.frame_shape)}
 
 
 @dataclass(frozen=True)
@@ -102,6 +177,39 @@ class SequenceRecord:
     arrays: dict[str, ArrayEntry]
     meta: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def with_lazy_meta(
+        cls,
+        subject: str,
+        condition: str,
+        view: str,
+        length: int,
+        arrays: dict[str, ArrayEntry],
+        load_meta: Callable[[], dict[str, Any]],
+    ) -> SequenceRecord:
+        """A record whose ``meta`` is read by ``load_meta`` on first access (the store's records: metadata stays off
+        the data-loading path)."""
+        rec = cls.__new__(cls)
+        for name, value in zip(
+            ("subject", "condition", "view", "length", "arrays"), (subject, condition, view, length, arrays)
+        ):
+            object.__setattr__(rec, name, value)
+        object.__setattr__(rec, "_load_meta", load_meta)
+        return rec
+
+    def __getattr__(self, name: str) -> Any:  # only reached when ``meta`` has not been loaded yet
+        load = self.__dict__.get("_load_meta")
+        if name != "meta" or load is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        meta = load()
+        object.__setattr__(self, "meta", meta)
+        object.__delattr__(self, "_load_meta")
+        return meta
+
+    def __getstate__(self) -> dict[str, Any]:
+        self.meta  # noqa: B018 - load it: the loader stays with the store
+        return dict(self.__dict__)
+
     @property
     def key(self) -> str:
         """``subject/condition/view``."""
@@ -118,175 +226,141 @@ class SequenceRecord:
         return {m: e.shape for m, e in self.arrays.items()}
 
 
-def record_to_json(rec: SequenceRecord) -> dict[str, Any]:
-    """The JSON form of a record, as stored in ``index.json``."""
+@dataclass(frozen=True)
+class Manifest:
+    """The parsed ``index.json`` of a schema-2 store.
+
+    Attributes:
+        path: The manifest file (for messages).
+        count: Number of sequences ``N``.
+        index: File name of the index generation.
+        modalities: Modality name → its layouts (a column ``<m>.layout`` holds positions in this list).
+        files: ``(name, size in bytes)`` of every data and metadata file; position = file code.
+        columns: Index member name → ``(offset, size in bytes, checksum)`` in the ``index`` file.
+    """
+
+    path: Path
+    count: int
+    index: str
+    modalities: dict[str, list[Layout]]
+    files: list[tuple[str, int]]
+    columns: dict[str, tuple[int, int, str]]
+
+    @property
+    def index_bytes(self) -> int:
+        """Size of the index file."""
+        return max((off + size for off, size, _ in self.columns.values()), default=0)
+
+
+def manifest_to_json(m: Manifest) -> dict[str, Any]:
+    """The JSON form of a manifest."""
     return {
-        "subject": rec.subject,
-        "condition": rec.condition,
-        "view": rec.view,
-        "length": rec.length,
-        "meta": rec.meta,
-        "modalities": {
-            m: {
-                "file": e.file,
-                "offset": e.offset,
-                "nbytes": e.nbytes,
-                "dtype": e.dtype.str,
-                "shape": list(e.shape),
-                "checksum": e.checksum,
-            }
-            for m, e in rec.arrays.items()
-        },
+        "format": FORMAT_NAME,
+        "schema_version": SCHEMA_VERSION,
+        "count": m.count,
+        "index": m.index,
+        "modalities": {name: [lay.to_json() for lay in lays] for name, lays in m.modalities.items()},
+        "files": [[name, size] for name, size in m.files],
+        "columns": {name: [off, size, digest] for name, (off, size, digest) in m.columns.items()},
     }
 
 
-def _get(obj: Any, name: str, kind: type | tuple[type, ...], where: str, index_path: Path) -> Any:
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _get(obj: Any, name: str, kind: type, where: str, path: Path) -> Any:
     if not isinstance(obj, dict) or name not in obj:
-        raise StoreFormatError(f"{index_path}: field '{where}{name}' is missing")
+        raise StoreFormatError(f"{path}: field '{where}{name}' is missing")
     value = obj[name]
-    if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _as_tuple(kind)):
-        raise StoreFormatError(
-            f"{index_path}: field '{where}{name}' is {value!r}; expected {_kind_text(kind)}"
-        )
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise StoreFormatError(f"{path}: field '{where}{name}' is {value!r}; expected {kind.__name__}")
     return value
 
 
-def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
-    return kind if isinstance(kind, tuple) else (kind,)
-
-
-def _kind_text(kind: type | tuple[type, ...]) -> str:
-    return " or ".join(k.__name__ for k in _as_tuple(kind))
-
-
-def _parse_entry(raw: Any, where: str, index_path: Path, files: dict[str, int]) -> ArrayEntry:
-    fname = _get(raw, "file", str, where, index_path)
-    if fname not in files:
-        raise StoreFormatError(
-            f"{index_path}: field '{where}file' names {fname!r}, which is not listed in 'files'"
-        )
-    offset = _get(raw, "offset", int, where, index_path)
-    nbytes = _get(raw, "nbytes", int, where, index_path)
-    try:
-        dtype = np.dtype(_get(raw, "dtype", str, where, index_path))
-    except TypeError as exc:
-        raise StoreFormatError(f"{index_path}: field '{where}dtype' is not a numpy dtype: {exc}") from exc
-    shape_raw = _get(raw, "shape", list, where, index_path)
-    if not shape_raw or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape_raw):
-        raise StoreFormatError(
-            f"{index_path}: field '{where}shape' is {shape_raw!r}; expected positive integers"
-        )
-    shape = tuple(shape_raw)
-    if offset < 0 or offset % ALIGN:
-        raise StoreFormatError(
-            f"{index_path}: field '{where}offset' is {offset}; expected a non-negative multiple of {ALIGN}"
-        )
-    expected = math.prod(shape) * dtype.itemsize
-    if nbytes != expected:
-        raise StoreFormatError(
-            f"{index_path}: field '{where}nbytes' is {nbytes}; expected {expected} for shape {list(shape)} "
-            f"and dtype {dtype.str}"
-        )
-    if offset + nbytes > files[fname]:
-        raise StoreFormatError(
-            f"{index_path}: field '{where}offset' + nbytes = {offset + nbytes} exceeds the size of {fname!r} "
-            f"recorded in 'files' ({files[fname]})"
-        )
-    digest = _get(raw, "checksum", str, where, index_path)
-    if not digest.startswith(_CHECKSUM_PREFIX):
-        raise StoreFormatError(
-            f"{index_path}: field '{where}checksum' is {digest!r}; expected '{_CHECKSUM_PREFIX}...'"
-        )
-    return ArrayEntry(fname, offset, nbytes, dtype, shape, digest)
-
-
-def parse_index(raw: Any, index_path: Path) -> tuple[list[str], dict[str, int], list[SequenceRecord]]:
-    """Validate a decoded ``index.json`` and build typed records.
-
-    Returns:
-        ``(modalities, files, records)`` with ``files`` mapping data file name → expected size in bytes.
+def read_manifest_json(root: Path) -> dict[str, Any]:
+    """Decode ``root/index.json`` (any schema version).
 
     Raises:
-        StoreFormatError: naming ``index_path`` and the offending field.
+        FileNotFoundError: no index.
+        StoreFormatError: not JSON, not a store index.
     """
-    if not isinstance(raw, dict):
-        raise StoreFormatError(f"{index_path}: expected a JSON object at the top level")
-    fmt = _get(raw, "format", str, "", index_path)
-    if fmt != FORMAT_NAME:
-        raise StoreFormatError(f"{index_path}: field 'format' is {fmt!r}; expected {FORMAT_NAME!r}")
-    version = _get(raw, "schema_version", int, "", index_path)
-    if version != SCHEMA_VERSION:
-        raise StoreFormatError(
-            f"{index_path}: field 'schema_version' is {version}; this gaitforge reads version {SCHEMA_VERSION}"
-        )
-    modalities = _get(raw, "modalities", list, "", index_path)
-    files = _get(raw, "files", dict, "", index_path)
-    for fname, size in files.items():
-        if not SHARD_NAME_RE.match(fname) or not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            raise StoreFormatError(
-                f"{index_path}: field 'files.{fname}' = {size!r}; expected '<modality>.NNNNN.bin': size"
-            )
-    seqs = _get(raw, "sequences", list, "", index_path)
-    records: list[SequenceRecord] = []
-    seen: set[str] = set()
-    for i, s in enumerate(seqs):
-        where = f"sequences[{i}]."
-        subject = _get(s, "subject", str, where, index_path)
-        condition = _get(s, "condition", str, where, index_path)
-        view = _get(s, "view", str, where, index_path)
-        length = _get(s, "length", int, where, index_path)
-        meta = _get(s, "meta", dict, where, index_path)
-        arrays_raw = _get(s, "modalities", dict, where, index_path)
-        if not arrays_raw:
-            raise StoreFormatError(f"{index_path}: field '{where}modalities' is empty")
-        arrays = {}
-        for m, e in arrays_raw.items():
-            if m not in modalities:
-                raise StoreFormatError(
-                    f"{index_path}: field '{where}modalities.{m}' is not listed in 'modalities'"
-                )
-            entry = _parse_entry(e, f"{where}modalities.{m}.", index_path, files)
-            if entry.shape[0] != length:
-                raise StoreFormatError(
-                    f"{index_path}: field '{where}modalities.{m}.shape' has {entry.shape[0]} frames; "
-                    f"expected 'length' = {length}"
-                )
-            arrays[m] = entry
-        rec = SequenceRecord(subject, condition, view, length, arrays, meta)
-        if rec.key in seen:
-            raise StoreFormatError(f"{index_path}: field '{where}' repeats the key {rec.key!r}")
-        seen.add(rec.key)
-        records.append(rec)
-    return list(modalities), dict(files), records
-
-
-def load_index(root: Path) -> tuple[list[str], dict[str, int], list[SequenceRecord]]:
-    """Read and validate ``root/index.json`` and check every listed data file exists with the recorded size.
-
-    Raises:
-        FileNotFoundError: no index, or a data file the index lists is missing.
-        StoreFormatError: malformed index, wrong schema version, or a data file of the wrong size.
-    """
-    index_path = root / INDEX_NAME
-    if not index_path.is_file():
-        raise FileNotFoundError(
-            f"{index_path}: no store index here (expected a folder written by StoreWriter)"
-        )
+    path = root / INDEX_NAME
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no store index here (expected a folder written by StoreWriter)")
     try:
-        raw = json.loads(index_path.read_text(encoding="utf-8"))
+        raw = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise StoreFormatError(f"{index_path}: not valid JSON: {exc}") from exc
-    modalities, files, records = parse_index(raw, index_path)
-    for fname, size in files.items():
-        path = root / fname
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"{path}: data file is missing; expected by field 'files.{fname}' of {index_path}"
-            )
-        actual = path.stat().st_size
-        if actual != size:
+        raise StoreFormatError(f"{path}: not valid JSON: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise StoreFormatError(f"{path}: expected a JSON object at the top level")
+    fmt = _get(raw, "format", str, "", path)
+    if fmt != FORMAT_NAME:
+        raise StoreFormatError(f"{path}: field 'format' is {fmt!r}; expected {FORMAT_NAME!r}")
+    version = _get(raw, "schema_version", int, "", path)
+    if version not in (1, SCHEMA_VERSION):
+        raise StoreFormatError(
+            f"{path}: field 'schema_version' is {version}; this gaitforge reads versions 1 and {SCHEMA_VERSION}"
+        )
+    return raw
+
+
+def _parse_layout(raw: Any, where: str, path: Path) -> Layout:
+    try:
+        dtype = np.dtype(_get(raw, "dtype", str, where, path))
+    except TypeError as exc:
+        raise StoreFormatError(f"{path}: field '{where}dtype' is not a numpy dtype: {exc}") from exc
+    if dtype.hasobject or dtype.fields is not None or dtype.kind not in "biuf":
+        raise StoreFormatError(f"{path}: field '{where}dtype' is {dtype.str!r}; expected a plain numeric dtype")
+    shape = _get(raw, "frame_shape", list, where, path)
+    if not all(_is_int(s) and s > 0 for s in shape):
+        raise StoreFormatError(f"{path}: field '{where}frame_shape' is {shape!r}; expected positive integers")
+    return Layout(dtype, tuple(shape))
+
+
+def parse_manifest(raw: dict[str, Any], path: Path) -> Manifest:
+    """Validate a decoded schema-2 ``index.json``.
+
+    Raises:
+        StoreFormatError: naming ``path`` and the offending field.
+    """
+    count = _get(raw, "count", int, "", path)
+    if count < 0:
+        raise StoreFormatError(f"{path}: field 'count' is {count}; expected a non-negative integer")
+    index = _get(raw, "index", str, "", path)
+    if not INDEX_FILE_RE.match(index):
+        raise StoreFormatError(f"{path}: field 'index' is {index!r}; expected 'index.NNNNNN.idx'")
+    mods_raw = _get(raw, "modalities", dict, "", path)
+    modalities: dict[str, list[Layout]] = {}
+    for m, lays in mods_raw.items():
+        if not re.match(r"^[a-z][a-z0-9_]{0,63}$", m) or not isinstance(lays, list):
+            raise StoreFormatError(f"{path}: field 'modalities.{m}' is invalid; expected a name and a list of layouts")
+        modalities[m] = [_parse_layout(lay, f"modalities.{m}[{k}].", path) for k, lay in enumerate(lays)]
+    files_raw = _get(raw, "files", list, "", path)
+    files: list[tuple[str, int]] = []
+    for k, item in enumerate(files_raw):
+        ok = isinstance(item, list) and len(item) == 2 and isinstance(item[0], str) and _is_int(item[1])
+        if not ok or item[1] < 0 or not (SHARD_NAME_RE.match(item[0]) or META_SHARD_RE.match(item[0])):
             raise StoreFormatError(
-                f"{path}: size is {actual} bytes; field 'files.{fname}' of {index_path} expects {size} bytes "
-                f"({'truncated' if actual < size else 'extra bytes'})"
+                f"{path}: field 'files[{k}]' is {item!r}; expected ['<modality>.NNNNN.bin' or 'meta.NNNNN.jsonl', size]"
             )
-    return modalities, files, records
+        m = SHARD_NAME_RE.match(item[0])
+        if m and m.group(1) not in modalities:
+            raise StoreFormatError(f"{path}: field 'files[{k}]' names {item[0]!r} of an unlisted modality")
+        files.append((item[0], item[1]))
+    if len({name for name, _ in files}) != len(files):
+        raise StoreFormatError(f"{path}: field 'files' lists a file twice")
+    cols_raw = _get(raw, "columns", dict, "", path)
+    expected = {f"{c}.npy" for c in column_dtypes(modalities)} | set(TABLE_FILES.values())
+    if set(cols_raw) != expected:
+        missing, extra = sorted(expected - set(cols_raw)), sorted(set(cols_raw) - expected)
+        raise StoreFormatError(f"{path}: field 'columns' lacks {missing} and has unexpected {extra}")
+    columns: dict[str, tuple[int, int, str]] = {}
+    for name, item in cols_raw.items():
+        ok = isinstance(item, list) and len(item) == 3 and all(_is_int(x) and x >= 0 for x in item[:2])
+        if not ok or not isinstance(item[2], str) or not item[2].startswith(CHECKSUM_PREFIX):
+            raise StoreFormatError(
+                f"{path}: field 'columns.{name}' is {item!r}; expected [offset, size, '{CHECKSUM_PREFIX}...']"
+            )
+        columns[name] = (item[0], item[1], item[2])
+    return Manifest(path, count, index, modalities, files, columns)

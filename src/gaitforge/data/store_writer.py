@@ -6,10 +6,14 @@ Crash safety, by mode:
   ``root`` only by :meth:`StoreWriter.close`. An interrupted or failing writer leaves ``root`` untouched (an
   existing store replaced with ``overwrite=True`` stays readable until the final swap).
 * **append** (``append=True``, for resumable imports): data goes to *new* shard files in ``root``; files listed by
-  the published ``index.json`` are never written again, and the index is republished atomically (temp file +
-  ``os.replace``) at checkpoints and at close. A killed writer leaves the last published index valid; unlisted shard
-  files it leaves behind are removed by the next append writer. On an exception the completed sequences are
-  published, so an interrupted import resumes where it stopped.
+  the published manifest are never written again, and each checkpoint writes a new index generation
+  ``index.<GGGGGG>.idx`` and then republishes ``index.json`` atomically (temp file + ``os.replace``). A killed writer
+  leaves the last published index valid; unlisted shard files and index generations it leaves behind are removed
+  by the next append writer. On an exception the completed sequences are published, so an interrupted import
+  resumes where it stopped. Appending to a schema-1 store upgrades it to schema 2.
+
+Memory is bounded by the index columns (a few dozen bytes per sequence): a writer can hold millions of sequences.
+Several processes write one store through part stores merged at the end: see :mod:`gaitforge.data.store_merge`.
 """
 
 from __future__ import annotations
@@ -27,65 +31,75 @@ from typing import IO, Any, Self
 import numpy as np
 
 from gaitforge.data.sequence import Sequence
+from gaitforge.data.store_columns import IndexBuilder, fsync_dir
 from gaitforge.data.store_format import (
     ALIGN,
-    FORMAT_NAME,
+    INDEX_FILE_RE,
     INDEX_NAME,
-    SCHEMA_VERSION,
+    META_SHARD_RE,
     SHARD_NAME_RE,
-    ArrayEntry,
-    SequenceRecord,
-    checksum,
-    load_index,
-    record_to_json,
+    Layout,
+    manifest_to_json,
+    raw_digest,
 )
+from gaitforge.data.store_open import open_index
 from gaitforge.data.validation import validate_sequence
+from gaitforge.utils.atomic import atomic_write_text
 
-__all__ = ["StoreWriter", "write_json_atomic"]
+__all__ = ["StoreWriter", "publish_index", "remove_orphans", "write_json_atomic"]
 
 logger = logging.getLogger(__name__)
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write ``obj`` as JSON to ``path`` via a temp file in the same folder, fsync and ``os.replace``."""
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, separators=(",", ":"), allow_nan=False)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    """Write ``obj`` as compact JSON to ``path`` atomically (temp file in the same folder, fsync, ``os.replace``)."""
+    atomic_write_text(path, json.dumps(obj, separators=(",", ":"), allow_nan=False))
+    fsync_dir(path.parent)
 
 
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
+def publish_index(folder: Path, builder: IndexBuilder, generation: int) -> None:
+    """Write ``builder`` as index generation ``generation`` of the store in ``folder``, publish its manifest
+    atomically, then remove older generations (the one before is kept for readers about to open it)."""
+    name = f"index.{generation:06d}.idx"
+    columns = builder.write(folder / name)
+    write_json_atomic(folder / INDEX_NAME, manifest_to_json(builder.manifest(folder / INDEX_NAME, name, columns)))
+    for path in folder.glob("index.*.idx"):
+        m = INDEX_FILE_RE.match(path.name)
+        if m and int(m.group(1)) < generation - 1:
+            path.unlink(missing_ok=True)
+
+
+def remove_orphans(folder: Path, listed: set[str], generation: int) -> None:
+    """Remove what an interrupted writer left in a published store: unlisted shard files, index generations newer
+    than the published one, temp manifests."""
+    for path in folder.iterdir():
+        name = path.name
+        g = INDEX_FILE_RE.match(name)
+        if (SHARD_NAME_RE.match(name) or META_SHARD_RE.match(name)) and name not in listed:
+            logger.warning("store %s: removing %s, left by an interrupted writer", folder, name)
+            path.unlink()
+        elif g and int(g.group(1)) > generation:
+            path.unlink()
+        elif name.startswith(f".{INDEX_NAME}.") and name.endswith(".tmp"):
+            path.unlink()
 
 
 class _Shard:
-    """The open, growing data file of one modality."""
+    """The open, growing data (or metadata) file of one modality."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path, code: int, align: int) -> None:
+        self.path, self.code, self.align = path, code, align
         self.size = 0
         self._f: IO[bytes] | None = None
 
-    def write(self, data: memoryview) -> int:
+    def write(self, data: memoryview | bytes) -> int:
         if self._f is None:
             self._f = open(self.path, "wb")  # noqa: SIM115 - stays open while the shard grows
-        offset = -(-self.size // ALIGN) * ALIGN
+        offset = -(-self.size // self.align) * self.align
         if offset > self.size:
             self._f.write(b"\0" * (offset - self.size))
         self._f.write(data)
-        self.size = offset + data.nbytes
+        self.size = offset + len(memoryview(data).cast("B"))
         return offset
 
     def truncate(self, size: int) -> None:
@@ -101,6 +115,8 @@ class _Shard:
             os.fsync(self._f.fileno())
             self._f.close()
             self._f = None
+        elif not self.path.exists():
+            self.path.touch()
 
 
 class StoreWriter:
@@ -137,22 +153,20 @@ class StoreWriter:
         self.shard_bytes = int(shard_bytes)
         self.checkpoint_seconds = float(checkpoint_seconds)
         self.min_length = int(min_length)
-        self._records: list[SequenceRecord] = []
-        self._files: dict[str, int] = {}
-        self._modalities: list[str] = []
-        self._keys: dict[str, int] = {}
-        self._shards: dict[str, _Shard] = {}
+        self._ix = IndexBuilder()
+        self._shards: dict[str, _Shard] = {}  # modality (or "" for metadata) → open shard
         self._next_shard: dict[str, int] = {}
+        self._generation = 0
         self._closed = False
         self._last_checkpoint = time.monotonic()
         self.skipped = 0
+        legacy_meta = None
         if append:
             self._dir = self.root
             self.root.mkdir(parents=True, exist_ok=True)
             if (self.root / INDEX_NAME).exists():
-                self._modalities, self._files, self._records = load_index(self.root)
-                self._keys = {r.key: i for i, r in enumerate(self._records)}
-            self._remove_orphans()
+                legacy_meta = self._load_existing()
+            remove_orphans(self.root, set(self._ix.file_codes), self._generation)
         else:
             if self.root.exists() and (not self.root.is_dir() or any(self.root.iterdir())) and not overwrite:
                 raise FileExistsError(
@@ -161,19 +175,41 @@ class StoreWriter:
             self.root.parent.mkdir(parents=True, exist_ok=True)
             self._dir = self.root.parent / f".{self.root.name}.tmp-{uuid.uuid4().hex[:12]}"
             self._dir.mkdir()
-        for fname in list(self._files) + [p.name for p in self._dir.glob("*.bin")]:
-            m = SHARD_NAME_RE.match(fname)
-            if m:
-                self._next_shard[m.group(1)] = max(self._next_shard.get(m.group(1), 0), int(m.group(2)) + 1)
+        for fname in list(self._ix.file_codes) + [p.name for p in self._dir.iterdir()]:
+            data, meta = SHARD_NAME_RE.match(fname), META_SHARD_RE.match(fname)
+            if data or meta:
+                kind, number = (data.group(1), data.group(2)) if data else ("", meta.group(1))  # type: ignore[union-attr]
+                self._next_shard[kind] = max(self._next_shard.get(kind, 0), int(number) + 1)
+        if legacy_meta is not None:  # a schema-1 store: its metadata moves into a metadata shard
+            for i, meta in enumerate(legacy_meta):
+                if meta:
+                    code, offset, nbytes = self._write_meta(meta)
+                    self._ix.cols["meta_file"].a[i], self._ix.cols["meta_offset"].a[i] = code, offset
+                    self._ix.cols["meta_nbytes"].a[i] = nbytes
+            logger.info("store %s: schema-1 index loaded; it is upgraded to schema 2 when published", self.root)
+
+    def _load_existing(self) -> list[dict[str, Any]] | None:
+        """Load the published index of ``root`` into the builder. Returns the metadata of a schema-1 index
+        (``None`` for schema 2)."""
+        reader, legacy_meta = open_index(self.root)
+        reader.check()
+        ix = self._ix
+        file_map = np.array([ix.file_code(name, size) for name, size in reader.manifest.files], np.int32)
+        ix.extend(reader.columns(), reader.tables(), reader.modalities, file_map)
+        if legacy_meta is None:
+            self._generation = int(INDEX_FILE_RE.match(reader.manifest.index).group(1))  # type: ignore[union-attr]
+        return legacy_meta
 
     # -- public API -------------------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self._records)
+        return len(self._ix)
 
     def __contains__(self, key: object) -> bool:
         """Whether ``"subject/condition/view"`` is already in the store (or was added in this session)."""
-        return key in self._keys
+        if not isinstance(key, str) or key.count("/") != 2:
+            return False
+        return self._ix.lookup(*key.split("/")) >= 0
 
     def __enter__(self) -> Self:
         return self
@@ -197,31 +233,35 @@ class StoreWriter:
         """
         self._check_open()
         validate_sequence(seq, self.min_length)
-        key = seq.key
-        if key in self._keys:
+        row = self._ix.lookup(seq.subject, seq.condition, seq.view)
+        if row >= 0:
             if self.append:
                 self.skipped += 1
-                logger.debug("store %s: %s already present, skipped", self.root, key)
-                return self._keys[key]
-            raise ValueError(f"sequence {key!r}: key added twice to store {self.root}; expected unique keys")
-        sizes_before = {m: s.size for m, s in self._shards.items()}
-        arrays: dict[str, ArrayEntry] = {}
+                logger.debug("store %s: %s already present, skipped", self.root, seq.key)
+                return row
+            raise ValueError(f"sequence {seq.key!r}: key added twice to store {self.root}; expected unique keys")
+        before = {kind: (shard, shard.size) for kind, shard in self._shards.items()}
         try:
-            for name, arr in seq.modalities.items():
-                arrays[name] = self._write_array(name, arr)
+            arrays = {name: self._write_array(name, arr) for name, arr in seq.modalities.items()}
+            meta = self._write_meta(seq.meta) if seq.meta else (-1, 0, 0)
         except BaseException:
-            for m, shard in self._shards.items():
-                shard.truncate(sizes_before.get(m, 0))
+            for kind, shard in self._shards.items():  # a shard started during this add is emptied
+                old, size = before.get(kind, (None, 0))
+                shard.truncate(size if old is shard else 0)
             raise
-        rec = SequenceRecord(seq.subject, seq.condition, seq.view, seq.length, arrays, dict(seq.meta))
-        self._keys[key] = len(self._records)
-        self._records.append(rec)
-        for name in arrays:
-            if name not in self._modalities:
-                self._modalities.append(name)
+        row = self._ix.append((seq.subject, seq.condition, seq.view), seq.length, arrays, meta)
         if self.append and time.monotonic() - self._last_checkpoint > self.checkpoint_seconds:
             self.checkpoint()
-        return self._keys[key]
+        return row
+
+    def add_store(self, source: str | Path, on_duplicate: str = "error") -> int:
+        """Add every sequence of another store by linking its files (no data copy); returns how many were added.
+
+        See :func:`gaitforge.data.store_merge.add_store` (``on_duplicate``: ``"error"``, ``"skip"``, ``"identical"``).
+        """
+        from gaitforge.data.store_merge import add_store
+
+        return add_store(self, source, on_duplicate)
 
     def checkpoint(self) -> None:
         """Seal the open data files and publish the index (append mode; a no-op for a new store)."""
@@ -241,9 +281,7 @@ class StoreWriter:
         self._closed = True
         if not self.append:
             self._publish()
-        logger.info(
-            "store %s: %d sequences (%d skipped as present)", self.root, len(self._records), self.skipped
-        )
+        logger.info("store %s: %d sequences (%d skipped as present)", self.root, len(self._ix), self.skipped)
 
     def abort(self) -> None:
         """Stop after an error: a new store is discarded; in append mode the completed sequences are published."""
@@ -263,43 +301,46 @@ class StoreWriter:
         if self._closed:
             raise RuntimeError(f"StoreWriter for {self.root} is closed")
 
-    def _write_array(self, name: str, arr: np.ndarray) -> ArrayEntry:
+    def _shard_for(self, kind: str, nbytes: int) -> _Shard:
+        """The open shard of ``kind`` (a modality, or ``""`` for metadata), rolled over past ``shard_bytes``."""
+        shard = self._shards.get(kind)
+        if shard is not None and shard.size > 0 and shard.size + nbytes > self.shard_bytes:
+            self._seal(kind)
+            shard = None
+        if shard is None:
+            number = self._next_shard.get(kind, 0)
+            self._next_shard[kind] = number + 1
+            name = f"{kind}.{number:05d}.bin" if kind else f"meta.{number:05d}.jsonl"
+            shard = self._shards[kind] = _Shard(self._dir / name, self._ix.file_code(name), ALIGN if kind else 1)
+        return shard
+
+    def _write_array(self, name: str, arr: np.ndarray) -> tuple[int, int, Layout, bytes]:
         if arr.dtype.byteorder == ">" or (arr.dtype.byteorder == "=" and not np.little_endian):
             arr = arr.astype(arr.dtype.newbyteorder("<"))
         arr = np.ascontiguousarray(arr)
-        shard = self._shards.get(name)
-        if shard is not None and shard.size > 0 and shard.size + arr.nbytes > self.shard_bytes:
-            self._seal(name)
-            shard = None
-        if shard is None:
-            number = self._next_shard.get(name, 0)
-            self._next_shard[name] = number + 1
-            shard = self._shards[name] = _Shard(self._dir / f"{name}.{number:05d}.bin")
         view = memoryview(arr).cast("B")
+        shard = self._shard_for(name, arr.nbytes)
         offset = shard.write(view)
-        return ArrayEntry(shard.path.name, offset, arr.nbytes, arr.dtype, tuple(arr.shape), checksum(view))
+        return shard.code, offset, Layout(arr.dtype, tuple(arr.shape[1:])), raw_digest(view)
 
-    def _seal(self, name: str) -> None:
-        shard = self._shards.pop(name)
+    def _write_meta(self, meta: dict[str, Any]) -> tuple[int, int, int]:
+        line = json.dumps(meta, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+        shard = self._shard_for("", len(line) + 1)
+        offset = shard.write(line + b"\n")
+        return shard.code, offset, len(line)
+
+    def _seal(self, kind: str) -> None:
+        shard = self._shards.pop(kind)
         shard.seal()
-        if shard.size > 0:
-            self._files[shard.path.name] = shard.size
-        elif shard.path.exists():
-            shard.path.unlink()
+        self._ix.files[shard.code][1] = shard.size
 
     def _seal_all(self) -> None:
-        for name in list(self._shards):
-            self._seal(name)
+        for kind in list(self._shards):
+            self._seal(kind)
 
     def _write_index(self) -> None:
-        index = {
-            "format": FORMAT_NAME,
-            "schema_version": SCHEMA_VERSION,
-            "modalities": list(self._modalities),
-            "files": dict(self._files),
-            "sequences": [record_to_json(r) for r in self._records],
-        }
-        write_json_atomic(self._dir / INDEX_NAME, index)
+        self._generation += 1
+        publish_index(self._dir, self._ix, self._generation)
 
     def _publish(self) -> None:
         old = None
@@ -307,14 +348,6 @@ class StoreWriter:
             old = self.root.parent / f".{self.root.name}.old-{uuid.uuid4().hex[:12]}"
             os.rename(self.root, old)
         os.rename(self._dir, self.root)
-        _fsync_dir(self.root.parent)
+        fsync_dir(self.root.parent)
         if old is not None:
             shutil.rmtree(old) if old.is_dir() else old.unlink()
-
-    def _remove_orphans(self) -> None:
-        for path in self.root.glob("*.bin"):
-            if SHARD_NAME_RE.match(path.name) and path.name not in self._files:
-                logger.warning("store %s: removing %s, left by an interrupted writer", self.root, path.name)
-                path.unlink()
-        for path in self.root.glob(f".{INDEX_NAME}.tmp-*"):
-            path.unlink()

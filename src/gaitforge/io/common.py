@@ -20,6 +20,7 @@ __all__ = [
     "SequenceFolder",
     "find_sequence_folders",
     "import_folders",
+    "import_sources",
     "load_partition",
     "partition_sets",
     "run_jobs",
@@ -215,25 +216,69 @@ def import_folders(
     in workers, ``convert`` its output and append the sequence to the store (resumable: keys already there are
     skipped). Bad data is reported per sequence, never raised.
     """
+    root = Path(root)
+    report = ImportReport(root, Path(store_root))
+    folders = find_sequence_folders(root, report)
+    if not folders:
+        return report
+    return import_sources(
+        [(f, job_arg) for f in folders],
+        root,
+        store_root,
+        job,
+        convert,
+        source=source,
+        workers=workers,
+        progress=progress,
+        partition=partition,
+        overwrite=overwrite,
+        report=report,
+    )
+
+
+def import_sources(
+    sources: list[tuple[SequenceFolder, Any]],
+    root: str | Path,
+    store_root: str | Path,
+    job: Callable[[tuple[SequenceFolder, Any]], dict[str, Any]],
+    convert: Convert,
+    *,
+    source: str,
+    workers: int,
+    progress: bool,
+    partition: str | Path | Mapping[str, Iterable[str]] | None,
+    overwrite: bool,
+    report: ImportReport | None = None,
+) -> ImportReport:
+    """:func:`import_folders` for importers whose sequences are not ``root/subject/type/view`` folders.
+
+    Each source is ``(SequenceFolder, argument)``: the folder names the sequence key and its ``path`` is whatever
+    the job reads (a folder, a file, or ``root`` when the argument already holds the data); ``job`` receives the
+    pair. Partition filtering, resuming, workers, conversion and reporting are as in :func:`import_folders`.
+    ``meta["path"]`` is ``path`` relative to ``root`` (or absolute when outside it).
+    """
     from gaitforge.data.sequence import Sequence
     from gaitforge.data.store import StoreWriter
 
     root, store_root = Path(root), Path(store_root)
-    report = ImportReport(root, store_root)
-    folders = find_sequence_folders(root, report)
-    if not folders:
+    report = report or ImportReport(root, store_root)
+    if not sources:
         return report
     sets = load_partition(partition)
+    keys = [f.key for f, _ in sources]
+    duplicates = sorted(k for k, n in Counter(keys).items() if n > 1)
+    if duplicates:
+        raise ValueError(f"{root}: several sources map to the same sequence key, e.g. {duplicates[:3]}")
     writer = StoreWriter(store_root, overwrite=True) if overwrite else StoreWriter(store_root, append=True)
     with writer:
         jobs = []
-        for f in folders:
+        for f, arg in sources:
             if sets is not None and not partition_sets(sets, f):
                 report.excluded.append(f.key)
             elif f.key in writer:
                 report.skipped_existing.append(f.key)
             else:
-                jobs.append((f, job_arg))
+                jobs.append((f, arg))
         for out in run_jobs(job, jobs, workers, progress, f"import {source}"):
             folder: SequenceFolder = out["folder"]
             if "error" in out:
@@ -243,7 +288,11 @@ def import_folders(
             if converted is None:
                 continue
             arrays, extra = converted
-            meta: dict[str, Any] = {"source": source, "path": folder.path.relative_to(root).as_posix(), **extra}
+            try:
+                rel = folder.path.relative_to(root).as_posix()
+            except ValueError:
+                rel = str(folder.path)
+            meta: dict[str, Any] = {"source": source, "path": rel, **extra}
             if sets is not None:
                 meta["sets"] = partition_sets(sets, folder)
             try:

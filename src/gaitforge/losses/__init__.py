@@ -6,6 +6,8 @@ from gaitforge.losses.collection import LOSSES, LossCollection, LossTerm, build_
 from gaitforge.losses.cross_entropy import CrossEntropyLoss
 from gaitforge.losses.triplet import TripletLoss, part_euclidean_distances
 
+LOSSES.register("supcon", "gaitforge.losses.supcon:SupConLoss")
+
 __all__ = [
     "LOSSES",
     "LossCollection",

@@ -22,8 +22,16 @@ MODELS.register("gaitgl", "gaitforge.models.gaitgl:GaitGL")
 MODELS.register("gln", "gaitforge.models.gln:GLN")
 MODELS.register("deepgaitv2", "gaitforge.models.deepgaitv2:DeepGaitV2")
 MODELS.register("skeletongait", "gaitforge.models.deepgaitv2:SkeletonGait")
+MODELS.register("skeletongait_pp", "gaitforge.models.skeletongait_pp:SkeletonGaitPP")
 MODELS.register("swingait", "gaitforge.models.swingait:SwinGait")
 MODELS.register("plain_baseline", "gaitforge.models.plain:PlainBaseline")
+MODELS.register("gaitheat", "gaitforge.models.gaitheat:GaitHeat")
+MODELS.register("gaitheat_released", "gaitforge.models.gaitheat_released:GaitHeatReleased")
+MODELS.register("gaitgraph1", "gaitforge.models.gaitgraph:GaitGraph1")
+MODELS.register("gaitgraph2", "gaitforge.models.gaitgraph:GaitGraph2")
+MODELS.register("gaittr", "gaitforge.models.gaittr:GaitTR")
+MODELS.register("gpgait", "gaitforge.models.gpgait:GPGait")
+MODELS.register("msgg", "gaitforge.models.msgg:MSGG")
 
 
 def create_model(name: str, **kwargs: Any) -> GaitModel:

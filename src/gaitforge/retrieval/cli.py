@@ -170,7 +170,8 @@ def _cmd_identify(args: argparse.Namespace) -> int:
                     "subject": m.subject,
                     "distance": m.distance,
                     "sequence_id": m.sequence_id,
-                    "provenance": m.provenance,
+                    # the service stores a base64 PNG thumbnail in provenance: not for a terminal
+                    "provenance": {k: v for k, v in m.provenance.items() if k != "thumbnail"},
                 }
                 for r, m in enumerate(res.matches)
             ],

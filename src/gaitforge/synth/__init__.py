@@ -20,6 +20,7 @@ from gaitforge.synth.config import CASIA_B_CONDITIONS, CASIA_B_VIEWS, ArtefactCo
 from gaitforge.synth.covariates import BAG_KINDS, COAT_KINDS
 from gaitforge.synth.pose import COCO_KEYPOINTS
 from gaitforge.synth.presets import PRESETS, get_preset
+from gaitforge.synth.video import SceneConfig, VideoGroundTruth, load_video_ground_truth, make_synthetic_video
 from gaitforge.synth.world import RawRender, generate_sequence, render_raw
 
 __all__ = [
@@ -31,10 +32,14 @@ __all__ = [
     "PRESETS",
     "ArtefactConfig",
     "RawRender",
+    "SceneConfig",
+    "VideoGroundTruth",
     "WorldConfig",
     "generate_sequence",
     "get_preset",
     "iter_world",
+    "load_video_ground_truth",
+    "make_synthetic_video",
     "make_world",
     "partition",
     "render_raw",

@@ -100,6 +100,13 @@ class WorldConfig:
         pose_noise: Keypoint noise of the simulated pose estimator, as a fraction of body height in pixels.
         artefacts: Segmentation artefacts applied to raw silhouettes.
         seed: Root seed; every random draw derives from it.
+        modalities: Modalities each sequence carries, from ``sil``, ``pose``, ``joints3d``, ``heatmap``.
+        pose_estimator: ``"simple"`` (projected joints with noise, the default) or ``"topdown"`` (the simulated
+            top-down estimator of :mod:`gaitforge.synth.estimator`: heatmaps, swaps, occlusion; ``pose`` is
+            then decoded from its heatmaps). ``heatmap`` needs ``"topdown"``.
+        heatmap_space: How heatmaps are normalised: ``"rgb"`` (GaitHeat's RGB-space crop / scale / centre),
+            ``"heatmap"`` (the same steps measured on the heatmaps) or ``"crop"`` (raw estimator crops).
+        heatmap_dtype: ``"uint8"`` (``T · 52,224`` bytes per sequence) or ``"float16"`` (``T · 104,448``).
     """
 
     name: str = "custom"
@@ -119,11 +126,17 @@ class WorldConfig:
     pose_noise: float = 0.006
     artefacts: ArtefactConfig = field(default_factory=ArtefactConfig)
     seed: int = 0
+    modalities: tuple[str, ...] = ("sil", "pose", "joints3d")
+    pose_estimator: str = "simple"
+    heatmap_space: str = "rgb"
+    heatmap_dtype: str = "uint8"
 
     def __post_init__(self) -> None:
         # Lists from YAML/JSON become tuples so that the config stays hashable.
         object.__setattr__(self, "conditions", tuple(self.conditions))
         object.__setattr__(self, "views", tuple(self.views))
+        object.__setattr__(self, "modalities", tuple(self.modalities))
+        _check_outputs(self)
         if isinstance(self.artefacts, dict):
             object.__setattr__(self, "artefacts", ArtefactConfig(**self.artefacts))
         if self.n_subjects < 1:
@@ -180,4 +193,21 @@ class WorldConfig:
         d = asdict(self)
         d["conditions"] = list(self.conditions)
         d["views"] = list(self.views)
+        d["modalities"] = list(self.modalities)
         return d
+
+
+def _check_outputs(cfg: WorldConfig) -> None:
+    """Validate the modality and estimator options of a world."""
+    known = ("sil", "pose", "joints3d", "heatmap")
+    unknown = [m for m in cfg.modalities if m not in known]
+    if not cfg.modalities or unknown or len(set(cfg.modalities)) != len(cfg.modalities):
+        raise ValueError(f"synth: modalities {list(cfg.modalities)}: expected distinct names from {list(known)}")
+    if cfg.pose_estimator not in ("simple", "topdown"):
+        raise ValueError(f"synth: pose_estimator must be 'simple' or 'topdown', got {cfg.pose_estimator!r}")
+    if "heatmap" in cfg.modalities and cfg.pose_estimator != "topdown":
+        raise ValueError("synth: the 'heatmap' modality needs pose_estimator='topdown' (heatmaps come from it)")
+    if cfg.heatmap_space not in ("rgb", "heatmap", "crop"):
+        raise ValueError(f"synth: heatmap_space must be 'rgb', 'heatmap' or 'crop', got {cfg.heatmap_space!r}")
+    if cfg.heatmap_dtype not in ("uint8", "float16"):
+        raise ValueError(f"synth: heatmap_dtype must be 'uint8' or 'float16', got {cfg.heatmap_dtype!r}")

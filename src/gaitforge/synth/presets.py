@@ -1,4 +1,9 @@
-"""Named world sizes: ``casia-b`` (the dataset's layout), ``default`` (a CPU demo), ``tiny`` (tests)."""
+"""Named world sizes: ``casia-b`` (the dataset's layout), ``default`` (a CPU demo), ``tiny`` (tests).
+
+:data:`HEATMAP_PRESETS` adds worlds that also carry top-down pose heatmaps (GaitHeat): ``heat`` (RGB-space
+heatmap pretreatment), ``heat-hmspace`` (the same world, heatmaps normalised in heatmap space) and
+``heat-tiny`` (tests). In them ``pose`` comes from the same simulated estimator as the heatmaps.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from typing import Any
 
 from gaitforge.synth.config import CASIA_B_CONDITIONS, CASIA_B_VIEWS, WorldConfig
 
-__all__ = ["PRESETS", "get_preset"]
+__all__ = ["HEATMAP_PRESETS", "PRESETS", "get_preset"]
 
 PRESETS: MappingProxyType[str, WorldConfig] = MappingProxyType(
     {
@@ -43,21 +48,38 @@ PRESETS: MappingProxyType[str, WorldConfig] = MappingProxyType(
 )
 
 
+_HEAT = {"modalities": ("sil", "pose", "joints3d", "heatmap"), "pose_estimator": "topdown"}
+
+HEATMAP_PRESETS: MappingProxyType[str, WorldConfig] = MappingProxyType(
+    {
+        # The GaitHeat ablation world: 40 subjects (24 train / 16 test), CASIA-B's conditions and views, 24 frames
+        # (about one gait cycle); uint8 heatmaps, 24 · 52,224 B ≈ 1.25 MB per sequence, ≈ 5.5 GB in all.
+        "heat": WorldConfig(name="heat", n_subjects=40, n_train=24, frames=24, heatmap_space="rgb", **_HEAT),
+        "heat-hmspace": WorldConfig(
+            name="heat-hmspace", n_subjects=40, n_train=24, frames=24, heatmap_space="heatmap", **_HEAT
+        ),
+        # Unit tests.
+        "heat-tiny": WorldConfig(name="heat-tiny", n_subjects=8, n_train=4, frames=12, **_HEAT),
+    }
+)
+
+
 def get_preset(name: str, seed: int = 0, **overrides: Any) -> WorldConfig:
     """A preset's config with ``seed`` and any field overrides.
 
     Args:
-        name: ``"casia-b"``, ``"default"`` or ``"tiny"``.
+        name: ``"casia-b"``, ``"default"``, ``"tiny"``, or a :data:`HEATMAP_PRESETS` name.
         seed: Root seed.
         **overrides: Other :class:`WorldConfig` fields (e.g. ``frames=40``).
 
     Raises:
         ValueError: Unknown preset name or unknown field.
     """
-    if name not in PRESETS:
-        raise ValueError(f"synth: preset {name!r} unknown; expected one of {sorted(PRESETS)}")
+    presets = {**PRESETS, **HEATMAP_PRESETS}
+    if name not in presets:
+        raise ValueError(f"synth: preset {name!r} unknown; expected one of {sorted(presets)}")
     fields = {f.name for f in dataclasses.fields(WorldConfig)}
     unknown = sorted(set(overrides) - fields)
     if unknown:
         raise ValueError(f"synth: unknown WorldConfig field(s) {unknown}; expected some of {sorted(fields)}")
-    return dataclasses.replace(PRESETS[name], seed=seed, **overrides)
+    return dataclasses.replace(presets[name], seed=seed, **overrides)

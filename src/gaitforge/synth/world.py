@@ -30,6 +30,7 @@ from gaitforge.synth.covariates import (
     coat_part,
     coat_sleeves,
 )
+from gaitforge.synth.estimator import EstimatorOutput, joint_radii, pretreat_heatmaps, simulate_topdown
 from gaitforge.synth.kinematics import simulate_walk
 from gaitforge.synth.parts import Sleeves, body_parts
 from gaitforge.synth.pose import coco_joints3d, estimate_pose
@@ -54,6 +55,8 @@ class RawRender:
         pose: float32 ``[T,17,3]`` COCO-17 keypoints (x, y in raw-frame pixels, confidence).
         joints3d: float32 ``[T,17,3]`` COCO-17 joints in world metres.
         meta: Generating parameters (JSON-serialisable).
+        estimator: With ``pose_estimator="topdown"``, the simulated estimator's output (heatmaps in crop
+            coordinates, crop affines, boxes, swaps); else ``None``.
     """
 
     frames: np.ndarray
@@ -62,6 +65,7 @@ class RawRender:
     pose: np.ndarray
     joints3d: np.ndarray
     meta: dict[str, Any]
+    estimator: EstimatorOutput | None = None
 
 
 def _check(cfg: WorldConfig, subject_index: int, condition: str, view: str) -> None:
@@ -138,7 +142,14 @@ def render_raw(cfg: WorldConfig, subject_index: int, condition: str, view: str) 
         frames = add_artefacts(frames, cfg.artefacts, view_rng)
     names = [p.name for p in parts]
     joints3d = coco_joints3d(body, skel)
-    pose = estimate_pose(joints3d, skel, camera, labels, names, cfg.pose_noise, view_rng)
+    est = None
+    if cfg.pose_estimator == "topdown":
+        est_rng = np.random.default_rng([cfg.seed, 5, int(subject_index), code, int(view)])
+        radii = joint_radii(body, coat_kind)
+        est = simulate_topdown(joints3d, skel, camera, labels, names, frames, radii, cfg.pose_noise, est_rng)
+        pose = est.keypoints
+    else:
+        pose = estimate_pose(joints3d, skel, camera, labels, names, cfg.pose_noise, view_rng)
     meta = {
         "generator": "gaitforge.synth",
         "world": cfg.name,
@@ -160,14 +171,18 @@ def render_raw(cfg: WorldConfig, subject_index: int, condition: str, view: str) 
         "fps": cfg.fps,
         "raw_canvas_hw": [cfg.canvas_height, cfg.canvas_width],
     }
-    return RawRender(frames, labels, names, pose, joints3d, meta)
+    if cfg.pose_estimator == "topdown":
+        meta["pose_estimator"] = "topdown"
+    return RawRender(frames, labels, names, pose, joints3d, meta, est)
 
 
 def generate_sequence(cfg: WorldConfig, subject_index: int, condition: str, view: str) -> Sequence:
-    """One sequence: ``sil`` uint8 ``[T,64,64]``, ``pose`` and ``joints3d`` float32 ``[T,17,3]``.
+    """One sequence: ``sil`` uint8 ``[T,64,64]``, ``pose`` and ``joints3d`` float32 ``[T,17,3]`` (the default
+    ``cfg.modalities``), and ``heatmap`` ``[T,17,64,48]`` (uint8 or float16) when asked for.
 
     The silhouettes are the raw frames passed through the field's standard pretreatment
-    (:func:`gaitforge.preprocess.silhouette.pretreat_sequence`); ``pose`` keeps raw-frame pixel coordinates.
+    (:func:`gaitforge.preprocess.silhouette.pretreat_sequence`); ``pose`` keeps raw-frame pixel coordinates;
+    heatmaps are normalised as ``cfg.heatmap_space`` says (:func:`gaitforge.synth.estimator.pretreat_heatmaps`).
 
     Args:
         cfg: The world.
@@ -191,4 +206,11 @@ def generate_sequence(cfg: WorldConfig, subject_index: int, condition: str, view
         "pose": np.ascontiguousarray(raw.pose[idx]),
         "joints3d": np.ascontiguousarray(raw.joints3d[idx]),
     }
+    if "heatmap" in cfg.modalities and raw.estimator is not None:
+        est = raw.estimator
+        modalities["heatmap"] = pretreat_heatmaps(
+            est.heatmaps[idx], est.crop_affines[idx], raw.frames[idx], cfg.heatmap_space, cfg.heatmap_dtype
+        )
+        meta["heatmap_space"] = cfg.heatmap_space
+    modalities = {k: v for k, v in modalities.items() if k in cfg.modalities}
     return Sequence(subject, condition, view, modalities, meta)
