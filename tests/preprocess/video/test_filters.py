@@ -1,0 +1,44 @@
+"""Track filtering: each rule and its reason; walkers in loops are kept."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gaitforge.preprocess.video.filters import TrackFilter, check_track, track_motion
+
+FPS = 10.0
+RULES = TrackFilter(min_frames=20)
+
+
+def _track(xs: np.ndarray, h: float = 80.0, w: float = 30.0, bottom: float = 300.0) -> tuple[np.ndarray, np.ndarray]:
+    frames = np.arange(len(xs))
+    boxes = np.stack([xs - w / 2, np.full_like(xs, bottom - h), xs + w / 2, np.full_like(xs, bottom)], 1)
+    return frames, boxes.astype(np.float32)
+
+
+def test_walker_is_kept_and_speed_is_measured() -> None:
+    frames, boxes = _track(100 + 6.0 * np.arange(40))  # 60 px/s = 0.75 heights/s
+    speed, path = track_motion(frames, boxes, FPS)
+    assert abs(np.median(speed) - 0.75) < 0.05
+    assert abs(path - 6.0 * 39 / 80) < 0.5
+    assert check_track(frames, boxes, FPS, RULES)[0] is None
+
+
+def test_back_and_forth_walker_is_kept() -> None:
+    xs = np.concatenate([100 + 6.0 * np.arange(30), 274 - 6.0 * np.arange(30)])
+    frames, boxes = _track(xs)
+    assert abs(xs[-1] - xs[0]) < 10  # no net displacement
+    assert check_track(frames, boxes, FPS, RULES)[0] is None
+
+
+def test_rejections() -> None:
+    rng = np.random.default_rng(0)
+    frames, boxes = _track(100 + rng.normal(0, 1.0, 50))  # standing, jittering
+    assert check_track(frames, boxes, FPS, RULES)[0] == "stationary"
+    xs = np.concatenate([np.full(60, 100.0), 100 + 6.0 * np.arange(20)])  # mostly standing
+    assert check_track(*_track(xs), FPS, RULES)[0] == "too_slow"
+    assert check_track(*_track(100 + 6.0 * np.arange(10)), FPS, RULES)[0] == "too_few_frames"
+    assert check_track(*_track(100 + 3.0 * np.arange(40), h=20, w=8), FPS, RULES)[0] == "too_small"
+    assert check_track(*_track(100 + 6.0 * np.arange(40), h=40, w=80), FPS, RULES)[0] == "not_upright"
+    reason, detail = check_track(*_track(100 + 6.0 * np.arange(40), h=200, w=10), FPS, RULES)
+    assert reason == "too_elongated" and "20.00" in detail
