@@ -40,6 +40,8 @@ SMALL: dict[str, tuple[dict, tuple[int, ...]]] = {
     "deepgaitv2": (dict(channels=(8, 16, 16, 32), num_classes=7), (32, 22)),
     "skeletongait": (dict(channels=(8, 16, 16, 32), num_classes=7), (2, 32, 22)),
     "skeletongait_pp": (dict(channels=(16, 8, 8, 16), num_classes=7), (3, 32, 22)),
+    "gaitheat": (dict(channels=(8, 16, 16), embed_dim=16, num_classes=7), (17, 32, 24)),
+    "gaitheat_released": (dict(channels=(8, 8, 16, 16), embed_dim=16, num_classes=7), (17, 32, 24)),
     "swingait": (dict(channels=(8, 16), embed_dim=16, num_heads=(2, 4), out_dim=16, num_classes=7), (32, 22)),
     "plain_baseline": (
         dict(

@@ -3,8 +3,9 @@
 Randomness is keyed, never streamed: identity ``i`` draws its body, style and coat from
 ``default_rng([seed, tag, i])``; one walk (subject, condition), shared by all views as in CASIA-B where the
 cameras film the same walk, from ``[seed, 3, i, condition]``; and the camera, start phase, pose noise and
-artefacts of one view from ``[seed, 4, i, condition, view]``. Any sequence can therefore be made alone, in any
-order, in any process, with byte-identical results.
+artefacts of one view from ``[seed, 4, i, condition, view]``; the simulated top-down estimator
+(``pose_estimator="topdown"``) from ``[seed, 5, i, condition, view]``. Any sequence can therefore be made alone,
+in any order, in any process, with byte-identical results.
 """
 
 from __future__ import annotations
