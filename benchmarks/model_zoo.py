@@ -32,13 +32,13 @@ ROWS: list[tuple[str, str, list[str]]] = [
     ("gaitset", "gaitset_synth_cpu", []),
     ("gaitpart", "gaitpart_synth_cpu", []),
     ("gaitgl", "gaitgl_synth_cpu", []),
-    ("gln", "gln_synth_cpu", []),
     ("gaitbase", "gaitbase_synth_cpu", []),
+    ("plain_baseline", "plain_baseline_synth_cpu", []),
     ("deepgaitv2_2d", "deepgaitv2_synth_cpu", ["model.args.mode=2d"]),
     ("deepgaitv2_p3d", "deepgaitv2_synth_cpu", ["model.args.mode=p3d"]),
-    ("deepgaitv2_3d", "deepgaitv2_synth_cpu", ["model.args.mode=3d"]),
     ("swingait", "swingait_synth_cpu", []),
-    ("plain_baseline", "plain_baseline_synth_cpu", []),
+    ("gln", "gln_synth_cpu", []),
+    ("deepgaitv2_3d", "deepgaitv2_synth_cpu", ["model.args.mode=3d"]),
 ]
 CONDITIONS = ("NM", "BG", "CL")
 
@@ -120,6 +120,9 @@ def write_table(rows: list[dict[str, Any]], ref: dict[str, Any], meta: dict[str,
         "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
+        if "failed" in r:
+            lines.append(f"| {r['name']} | - | - | - | - | - | - | - | failed: {r['failed']} |")
+            continue
         k = r["rank1"]
         lines.append(
             f"| {r['name']} | {k['NM']:.2f} | {k['BG']:.2f} | {k['CL']:.2f} | {r['params']:,} | {r['iterations']} "
@@ -158,9 +161,15 @@ def main(argv: list[str] | None = None) -> int:
             cmd = [sys.executable, __file__, "--out", str(out), "--one", name, config]
             cmd += [f"--set={o}" for o in overrides]
             print(f"[zoo] {name}: training {config} {' '.join(overrides)}", file=sys.stderr, flush=True)
-            subprocess.run(cmd, check=True)
+            proc = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
+            if proc.returncode != 0:  # a recipe that fails (e.g. diverges) is a row too, with the reason
+                sys.stderr.write(proc.stderr[-3000:])
+                lines = [x for x in proc.stderr.strip().splitlines() if x.strip()]
+                reason = lines[-1] if lines else f"exit status {proc.returncode}"
+                rows.append({"name": name, "config": config, "overrides": overrides, "failed": reason})
+                continue
         rows.append(json.loads(done.read_text()))
-        print(json.dumps({k: rows[-1][k] for k in ("name", "rank1", "train_wall_s")}), file=sys.stderr, flush=True)
+        print(json.dumps({k: rows[-1].get(k) for k in ("name", "rank1", "train_wall_s")}), file=sys.stderr, flush=True)
     ref = gei_row(out)
     from gaitforge.engine.data_setup import open_store
     from gaitforge.config import load_config
