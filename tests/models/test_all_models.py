@@ -42,6 +42,11 @@ SMALL: dict[str, tuple[dict, tuple[int, ...]]] = {
     "skeletongait_pp": (dict(channels=(16, 8, 8, 16), num_classes=7), (3, 32, 22)),
     "gaitheat": (dict(channels=(8, 16, 16), embed_dim=16, num_classes=7), (17, 32, 24)),
     "gaitheat_released": (dict(channels=(8, 8, 16, 16), embed_dim=16, num_classes=7), (17, 32, 24)),
+    "gaitgraph1": (dict(input_branch=(3, 8, 8), main_stream=(8, 16, 16), embed_dim=16, reduction=4), (17, 3)),
+    "gaitgraph2": (dict(input_branch=(5, 8, 8), main_stream=(8, 16, 32), embed_dim=16, reduction=4), (17, 3)),
+    "gaittr": (dict(in_channels=(10, 16, 16, 32), embed_dim=16, heads=4), (17, 3)),
+    "gpgait": (dict(channels=(8, 8, 16, 16), embed_dim=16, num_classes=7), (17, 3)),
+    "msgg": (dict(in_channels=(3, 8, 16), embed_dim=16, num_classes=7), (17, 3)),
     "swingait": (dict(channels=(8, 16), embed_dim=16, num_heads=(2, 4), out_dim=16, num_classes=7), (32, 22)),
     "plain_baseline": (
         dict(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -41,12 +42,18 @@ def test_config_builds_and_runs_its_model(path: Path) -> None:
     cfg = load_config(path)
     model = create_model(cfg.model.name, num_classes=10, **cfg.model.args)
     assert isinstance(model, GaitModel)
-    h, w = _frame_size(cfg.data.test_transforms)
-    channels = getattr(model, "in_channels", 1)
-    shape = (1, 3, h, w) if channels == 1 else (1, 3, channels, h, w)
-    batch = Batch(
-        inputs={model.input_modalities[0]: torch.rand(shape)}, labels=torch.zeros(1, dtype=torch.long)
-    )
+    if "pose" in cfg.data.modalities:  # a standing COCO-17 figure through the config's own test transforms
+        from gaitforge.data.transforms import build_transform
+
+        rng = np.random.default_rng(0)
+        pose = np.concatenate([rng.uniform(50, 150, (3, 17, 2)), rng.uniform(0.5, 1, (3, 17, 1))], -1)
+        tf = build_transform(cfg.data.test_transforms)
+        x = torch.from_numpy(np.ascontiguousarray(tf(pose.astype(np.float32), rng) if tf else pose)).float()[None]
+    else:
+        h, w = _frame_size(cfg.data.test_transforms)
+        channels = getattr(model, "in_channels", 1)
+        x = torch.rand((1, 3, h, w) if channels == 1 else (1, 3, channels, h, w))
+    batch = Batch(inputs={model.input_modalities[0]: x}, labels=torch.zeros(1, dtype=torch.long))
     model.eval()
     with torch.no_grad():
         out = model(batch)
