@@ -56,9 +56,9 @@ def _cpu_seconds() -> float:
 def run_one(name: str, config: str, overrides: list[str], out: Path) -> dict[str, Any]:
     """Train and evaluate one row in this process; returns the row (also written to ``out/<name>/zoo.json``)."""
     from gaitforge.config import load_config
+    from gaitforge.engine.checkpoint import latest_checkpoint
     from gaitforge.engine.data_setup import open_store
     from gaitforge.engine.evaluate import evaluate_model, load_trained_model
-    from gaitforge.engine.checkpoint import latest_checkpoint
     from gaitforge.engine.trainer import train
 
     cfg = load_config(config, overrides)
@@ -171,8 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(json.loads(done.read_text()))
         print(json.dumps({k: rows[-1].get(k) for k in ("name", "rank1", "train_wall_s")}), file=sys.stderr, flush=True)
     ref = gei_row(out)
-    from gaitforge.engine.data_setup import open_store
     from gaitforge.config import load_config
+    from gaitforge.engine.data_setup import open_store
 
     store, part = open_store(load_config("gaitbase_synth_cpu"), workdir=out, progress=False)
     meta = {
