@@ -121,7 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("synth", help="generate a synthetic gait world into a sequence store")
-    p.add_argument("--preset", default="default", help="world preset: tiny | default | casia-b | heat | heat-hmspace | heat-tiny")
+    p.add_argument(
+        "--preset", default="default", help="world preset: tiny | default | casia-b | heat | heat-hmspace | heat-tiny"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--out", required=True, help="output folder")
