@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing as mp
-import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -186,7 +185,8 @@ def run_jobs(fn: Callable[[J], R], jobs: list[J], workers: int, progress: bool, 
                 yield fn(job)
                 bar.update()
             return
-        ctx = mp.get_context("fork" if os.name == "posix" else "spawn")
+        # spawn, not fork: a parent that has run OpenCV (or torch) holds thread pools that a fork can deadlock
+        ctx = mp.get_context("spawn")
         with ctx.Pool(processes=min(workers, len(jobs)), initializer=_init_worker) as pool:
             for result in pool.imap(fn, jobs, chunksize=max(1, min(16, len(jobs) // (4 * workers)))):
                 yield result
