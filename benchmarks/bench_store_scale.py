@@ -81,21 +81,21 @@ def pickle_path(root: Path, n: int) -> Path:
     return root / subject / typ / view / f"{view}.pkl"
 
 
-def _write_store_part(args: tuple[str, int, int, int, int]) -> int:
+def _write_store_part(args: tuple[str, int, int, int, int, str]) -> int:
     from gaitforge.data.sequence import Sequence
     from gaitforge.data.store_merge import part_path
     from gaitforge.data.store_writer import StoreWriter
 
-    root, k, parts, count, seed = args
+    root, k, parts, count, seed, codec = args
     pool = frame_pool(seed)
-    with StoreWriter(part_path(root, k), append=True) as w:
+    with StoreWriter(part_path(root, k), append=True, codec=codec) as w:
         for n in range(k * count // parts, (k + 1) * count // parts):  # part k: a block, so store row n = sequence n
             w.add(Sequence(*labels_of(n), {"sil": sequence(pool, n, seed)}))
     return k
 
 
-def _write_pickles(args: tuple[str, int, int, int, int]) -> int:
-    root, k, parts, count, seed = args
+def _write_pickles(args: tuple[str, int, int, int, int, str]) -> int:
+    root, k, parts, count, seed, _ = args
     pool = frame_pool(seed)
     for n in range(k, count, parts):
         path = pickle_path(Path(root), n)
@@ -112,17 +112,27 @@ def build(kind: str, root: Path, count: int, seed: int, workers: int = 2) -> dic
     from gaitforge.data.store_merge import merge_parts
 
     t0 = time.perf_counter()
-    job = _write_store_part if kind == "store" else _write_pickles
+    job = _write_pickles if kind == "pickle" else _write_store_part
+    codec = CODEC_OF.get(kind, "raw")
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        pool.map(job, [(str(root), k, workers, count, seed) for k in range(workers)])
+        pool.map(job, [(str(root), k, workers, count, seed, codec) for k in range(workers)])
     t_merge = time.perf_counter()
-    if kind == "store":
+    if kind != "pickle":
         merge_parts(root)
     os.sync()  # written pages must be clean before they can be evicted for the cold pass
     out = {"seconds": round(time.perf_counter() - t0, 1), "bytes": _du(root)}
-    if kind == "store":
+    if kind != "pickle":
         out["merge_seconds"] = round(time.perf_counter() - t_merge, 2)
     return out
+
+
+#: layout → the store codec it is written with
+CODEC_OF = {"store": "raw", "store_lz4": "lz4"}
+
+
+def kind_of(reader: str) -> str:
+    """The layout a reader reads: ``pickle``, ``store`` (readers ``store``, ``store_batch``) or ``store_lz4``."""
+    return reader.removesuffix("_batch")
 
 
 def _du(root: Path) -> int:
@@ -202,13 +212,16 @@ def read_main(args: argparse.Namespace) -> None:
         return torch.from_numpy(np.stack([x for x, _ in items])), torch.tensor([y for _, y in items])
 
     rng = np.random.default_rng(args.seed)
-    picks = rng.integers(0, count, (args.samples // args.batch, args.batch))
+    if args.sweep:  # every sequence once, in a random order (an epoch), twice
+        picks = rng.permutation(count)[: count // args.batch * args.batch].reshape(-1, args.batch)
+    else:
+        picks = rng.integers(0, count, (args.samples // args.batch, args.batch))
     batches = [[(int(n), b * args.batch + j) for j, n in enumerate(row)] for b, row in enumerate(picks)]
     t0 = time.perf_counter()
-    ds = PickleReader() if args.reader == "pickle" else StoreReader(args.reader == "store_batch")
+    ds = PickleReader() if args.reader == "pickle" else StoreReader(args.reader.endswith("_batch"))
     out: dict = {"setup_seconds": round(time.perf_counter() - t0, 3), "rss_after_setup_mb": _status_kib("VmRSS") >> 10}
     worker_peak = 0
-    for phase in ("cold", "warm"):  # the parent evicted this reader's files before starting it
+    for phase in ("cold", "warm") if not args.sweep else ("epoch1", "epoch2"):  # the parent evicted the files
         loader = DataLoader(ds, batch_sampler=batches, collate_fn=collate, num_workers=workers)
         it = iter(loader)
         x, _ = next(it)  # excluded: worker start-up
@@ -234,10 +247,12 @@ class _Ready:
         self.x, self.y = x, y
 
 
-def run_reader(reader: str, root: Path, count: int, workers: int, args: argparse.Namespace) -> dict:
+def run_reader(
+    reader: str, root: Path, count: int, workers: int, args: argparse.Namespace, sweep: bool = False
+) -> dict:
     cmd = [sys.executable, __file__, "--_read", reader, "--root", str(root), "--count", str(count),
            "--workers", str(workers), "--samples", str(args.samples), "--batch", str(args.batch),
-           "--frames", str(args.frames), "--seed", str(args.seed)]  # fmt: skip
+           "--frames", str(args.frames), "--seed", str(args.seed)] + (["--_sweep"] if sweep else [])  # fmt: skip
     env = dict(os.environ, OMP_NUM_THREADS="1")
     _evict(sorted(root.rglob("*.pkl")) if reader == "pickle" else sorted(root.glob("*.bin")))  # for the cold pass
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
@@ -386,8 +401,9 @@ def measure_scale(count: int, args: argparse.Namespace) -> dict:
     """Build both layouts (at once when the disk budget allows, then rounds alternate between readers; else one
     after the other), run every reader ``args.rounds`` times, delete the data unless ``--keep``."""
     res: dict = {"build": {}}
-    kinds = [k for k in ("store", "pickle") if any((r == "pickle") == (k == "pickle") for r in args.readers)]
-    both = args.keep or 2 * count * 90 * FRAME_BYTES <= args.disk_budget_gib * 2**30
+    kinds = [k for k in ("store", "store_lz4", "pickle") if any(kind_of(r) == k for r in args.readers)]
+    size = {k: count * 90 * FRAME_BYTES * (0.4 if k == "store_lz4" else 1.0) for k in kinds}  # estimates
+    both = args.keep or sum(size.values()) <= args.disk_budget_gib * 2**30
     groups = [kinds] if both else [[k] for k in kinds]
     res["layouts_on_disk_together"] = both
     for group in groups:
@@ -399,14 +415,19 @@ def measure_scale(count: int, args: argparse.Namespace) -> dict:
         runs: dict[str, list[dict]] = {}
         for _ in range(args.rounds):
             for reader in args.readers:
-                kind = "pickle" if reader == "pickle" else "store"
-                if kind not in roots:
+                if kind_of(reader) not in roots:
                     continue
                 for w in args.workers:
-                    r = run_reader(reader, roots[kind], count, w, args)
+                    r = run_reader(reader, roots[kind_of(reader)], count, w, args)
                     runs.setdefault(f"{reader}_workers{w}", []).append(r)
                     print(f"# {reader} x{count} workers={w}: {r}", file=sys.stderr, flush=True)
         res.update({key: _median_runs(r) for key, r in runs.items()})
+        if count in args.sweep_scales:  # whole epochs: does the layout stay in the page cache?
+            for reader in args.sweep_readers:
+                if kind_of(reader) in roots:
+                    r = run_reader(reader, roots[kind_of(reader)], count, args.sweep_workers, args, sweep=True)
+                    res[f"sweep_{reader}_workers{args.sweep_workers}"] = r
+                    print(f"# sweep {reader} x{count}: {r}", file=sys.stderr, flush=True)
         if not args.keep:
             for where in roots.values():
                 shutil.rmtree(where)
@@ -422,7 +443,10 @@ def main() -> None:
     ap.add_argument("--workers", type=int, nargs="+", default=[0, 2])
     ap.add_argument("--rounds", type=int, default=2, help="runs of every reader; medians are reported")
     ap.add_argument("--disk-budget-gib", type=float, default=30.0, help="both layouts at once only within this")
-    ap.add_argument("--readers", nargs="+", default=["pickle", "store", "store_batch"])
+    ap.add_argument("--readers", nargs="+", default=["pickle", "store", "store_batch", "store_lz4", "store_lz4_batch"])
+    ap.add_argument("--sweep-scales", type=int, nargs="*", default=[100_000], help="scales with whole-epoch reads")
+    ap.add_argument("--sweep-readers", nargs="+", default=["pickle", "store_batch", "store_lz4_batch"])
+    ap.add_argument("--sweep-workers", type=int, default=2)
     ap.add_argument("--index-records", type=int, default=1_000_000)
     ap.add_argument("--index-reference-records", type=int, default=100_000)
     ap.add_argument("--root", type=Path, default=Path("/work/tmp_bench"))
@@ -433,6 +457,7 @@ def main() -> None:
     ap.add_argument("--_open", dest="open", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--count", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--reader", help=argparse.SUPPRESS)
+    ap.add_argument("--_sweep", dest="sweep", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.open:
         return open_main(args)
@@ -463,6 +488,9 @@ def main() -> None:
             "cold": "reader's files evicted from the page cache (fadvise DONTNEED) before the first pass; "
             "directory entries and inodes stay cached",
             "warm": "the same batches read again",
+            "sweep": "whole epochs (every sequence once, random order) twice, files evicted before the first; "
+            "a layout larger than the page cache is read from disk again in the second",
+            "store_lz4": "the store written with codec lz4 (each frame an LZ4 block)",
             "cpu": platform.processor() or platform.machine(),
             "cpus": os.cpu_count(),
             "ram_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
@@ -474,7 +502,7 @@ def main() -> None:
     ratios: dict = {}
     for count in args.scales:
         result["scales"][str(count)] = res = measure_scale(count, args)
-        for reader in ("store", "store_batch"):
+        for reader in ("store", "store_batch", "store_lz4", "store_lz4_batch"):
             for w in args.workers:
                 a, b = res.get(f"{reader}_workers{w}"), res.get(f"pickle_workers{w}")
                 if a and b:
@@ -484,6 +512,13 @@ def main() -> None:
                         )
                     ratios[f"{count}_{reader}_peak_rss_over_pickle_workers{w}"] = _ratio(
                         a["peak_rss_mb"], b["peak_rss_mb"]
+                    )
+        for key in [k for k in res if k.startswith("sweep_") and "pickle" not in k]:
+            ref = res.get(f"sweep_pickle_workers{args.sweep_workers}")
+            if ref:
+                for phase in ("epoch1", "epoch2"):
+                    ratios[f"{count}_{key}_over_pickle_{phase}"] = _ratio(
+                        res[key][phase]["sequences_per_s"], ref[phase]["sequences_per_s"]
                     )
     if len(args.scales) > 1:  # flat memory: peak RSS at the largest scale over the smallest
         lo, hi = (result["scales"][str(c)] for c in (min(args.scales), max(args.scales)))

@@ -16,6 +16,7 @@ __all__ = ["main", "build_parser", "COMMAND_MODULES"]
 # Modules that add their own subcommands: each defines ``register(sub)`` taking the subparsers action, adds its
 # parsers there with ``set_defaults(func=...)``, and imports its heavy dependencies inside the handlers only.
 COMMAND_MODULES: tuple[str, ...] = (
+    "gaitforge.data.cli",  # store info|verify|recode
     "gaitforge.interop.cli",  # convert opengait-config
     "gaitforge.preprocess.cli",  # preprocess video
     "gaitforge.retrieval.cli",  # enroll, identify

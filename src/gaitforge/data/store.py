@@ -19,6 +19,7 @@ from typing import Any, overload
 import numpy as np
 
 from gaitforge.data.sequence import Sequence
+from gaitforge.data.store_codec import RAW, coded_nbytes, decode_all
 from gaitforge.data.store_format import (
     INDEX_NAME,
     LABELS,
@@ -189,6 +190,7 @@ class SequenceStore:
                 lay.dtype,
                 (length, *lay.frame_shape),
                 digest_text(ix.column(f"{m}.checksum")[i].tobytes()),
+                lay.codec,
             )
         labels = [ix.label(lab, i) for lab in LABELS]
         return SequenceRecord.with_lazy_meta(labels[0], labels[1], labels[2], length, arrays, partial(self._meta, i))
@@ -291,8 +293,9 @@ class SequenceStore:
 
     def _plan(
         self, i: int, modality: str, idx: np.ndarray | Iterable[int]
-    ) -> tuple[str, int, Any, np.ndarray, int, int]:
-        """``(file name, offset, layout, idx, lo, hi)`` of a frame read, ``idx`` checked (``lo..hi-1`` its range)."""
+    ) -> tuple[str, int, Any, np.ndarray, int, int, int]:
+        """``(file name, offset, layout, idx, lo, hi, length)`` of a frame read, ``idx`` checked (``lo..hi-1`` its
+        range)."""
         fname, offset, length, lay = self._locate(i, modality)
         idx = np.asarray(idx, dtype=np.int64)
         if idx.ndim != 1:
@@ -303,11 +306,16 @@ class SequenceStore:
                 f"{self.root}: sequence {self._index.key(self._row(i))!r} has {length} frames; "
                 f"frame indices {lo}..{hi - 1} requested"
             )
-        return fname, offset, lay, idx, lo, hi
+        return fname, offset, lay, idx, lo, hi, length
 
     def array(self, i: int, modality: str) -> np.ndarray:
-        """Read-only memory-mapped view of one modality of sequence ``i`` (shape as stored, no copy)."""
+        """Read-only memory-mapped view of one modality of sequence ``i`` (shape as stored, no copy); a compressed
+        array (``codec`` not ``raw``) is decoded into a new read-only array."""
         fname, offset, length, lay = self._locate(i, modality)
+        if lay.codec != RAW:
+            arr = decode_all(self._handles, fname, offset, lay, length)
+            arr.flags.writeable = False
+            return arr
         # a plain ndarray over the map (its base): zero-copy, without np.memmap's per-operation overhead
         return np.ndarray((length, *lay.frame_shape), lay.dtype, buffer=self._map(fname), offset=offset)
 
@@ -323,8 +331,8 @@ class SequenceStore:
         Reads just those frames from the file (one ``pread`` of the span they cover when they are dense, else one
         per run of consecutive frames; no memory map), so the reading process's memory stays flat.
         """
-        fname, offset, lay, idx, lo, hi = self._plan(i, modality, idx)
-        return read_frames(self._handles, fname, offset, lay, idx, lo=lo, hi=hi)
+        fname, offset, lay, idx, lo, hi, length = self._plan(i, modality, idx)
+        return read_frames(self._handles, fname, offset, lay, idx, lo=lo, hi=hi, length=length)
 
     def read_batch(
         self,
@@ -352,7 +360,7 @@ class SequenceStore:
             )
         plans = [self._plan(i, modality, k) for i, k in zip(indices, idx)]
         lay, n = plans[0][2], len(plans[0][3])
-        for b, (_, _, lay_b, k, _, _) in enumerate(plans):
+        for b, (_, _, lay_b, k, _, _, _) in enumerate(plans):
             if lay_b != lay or len(k) != n:
                 raise ValueError(
                     f"read_batch: item {b} (sequence {indices[b]}) has {len(k)} frame indices and frames "
@@ -361,11 +369,14 @@ class SequenceStore:
                 )
         if prefetch and len(plans) > 1:
             fb = lay.frame_nbytes
-            for fname, offset, _, _, lo, hi in plans:
-                self._handles.will_need(fname, offset + lo * fb, (hi - lo) * fb)
+            for fname, offset, _, _, lo, hi, length in plans:
+                if lay.codec == RAW:
+                    self._handles.will_need(fname, offset + lo * fb, (hi - lo) * fb)
+                else:  # sizes unknown before the frame table is read: its table and the start of its frames
+                    self._handles.will_need(fname, offset, length * 4 + hi * fb // 2)
         out = np.empty((len(plans), n, *lay.frame_shape), lay.dtype)
-        for b, (fname, offset, _, k, lo, hi) in enumerate(plans):
-            read_frames(self._handles, fname, offset, lay, k, out[b], lo, hi)
+        for b, (fname, offset, _, k, lo, hi, length) in enumerate(plans):
+            read_frames(self._handles, fname, offset, lay, k, out[b], lo, hi, length)
         return out
 
     def verify(self) -> None:
@@ -381,6 +392,8 @@ class SequenceStore:
             for i in np.flatnonzero(ix.group(m)[2] >= 0).tolist():
                 fname, offset, length, lay = self._locate(i, m)
                 nbytes = length * lay.frame_nbytes
+                if lay.codec != RAW:
+                    nbytes = coded_nbytes(self._handles, fname, offset, length)
                 got = self._handles.checksum(fname, nbytes, offset)
                 if got != digest_text(sums[i].tobytes()):
                     raise StoreFormatError(

@@ -45,6 +45,7 @@ __all__ = [
     "ALIGN",
     "BASE_COLUMNS",
     "CHECKSUM_PREFIX",
+    "FRAME_CODECS",
     "FORMAT_NAME",
     "INDEX_FILE_RE",
     "INDEX_NAME",
@@ -75,6 +76,8 @@ SHARD_NAME_RE = re.compile(r"^([a-z][a-z0-9_]{0,63})\.(\d{5,})\.bin$")
 META_SHARD_RE = re.compile(r"^meta\.(\d{5,})\.jsonl$")
 INDEX_FILE_RE = re.compile(r"^index\.(\d{6,})\.idx$")
 CHECKSUM_PREFIX = "blake2b128:"
+#: Frame codecs a layout may name (implemented in :mod:`gaitforge.data.store_codec`).
+FRAME_CODECS = ("raw", "lz4", "lz4hc")
 
 #: The three label fields and the string-table file of each.
 LABELS = ("subject", "condition", "view")
@@ -124,10 +127,12 @@ def column_dtypes(modalities: list[str] | dict[str, Any]) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Layout:
-    """The per-frame part of an array's type: dtype (explicit byte order) and the shape after axis 0."""
+    """The per-frame part of an array's type: dtype (explicit byte order), the shape after axis 0, and how its
+    bytes are kept (``codec``, see :mod:`gaitforge.data.store_codec`; ``"raw"`` is left out of the JSON)."""
 
     dtype: np.dtype
     frame_shape: tuple[int, ...]
+    codec: str = "raw"
 
     @property
     def frame_nbytes(self) -> int:
@@ -135,7 +140,10 @@ class Layout:
         return math.prod(self.frame_shape) * self.dtype.itemsize
 
     def to_json(self) -> dict[str, Any]:
-        return {"dtype": self.dtype.str, "frame_shape": list(self.frame_shape)}
+        out: dict[str, Any] = {"dtype": self.dtype.str, "frame_shape": list(self.frame_shape)}
+        if self.codec != "raw":
+            out["codec"] = self.codec
+        return out
 
 
 @dataclass(frozen=True)
@@ -145,10 +153,11 @@ class ArrayEntry:
     Attributes:
         file: Data file name inside the store folder.
         offset: Byte offset in ``file``.
-        nbytes: Byte count (``prod(shape) * dtype.itemsize``).
+        nbytes: Byte count of the array (``prod(shape) * dtype.itemsize``; decoded size when compressed).
         dtype: Array dtype (explicit byte order).
         shape: Array shape, ``shape[0] == T``.
-        checksum: ``"blake2b128:<hex>"`` of the bytes.
+        checksum: ``"blake2b128:<hex>"`` of the bytes as stored (compressed ones when compressed).
+        codec: How the bytes are kept (:mod:`gaitforge.data.store_codec`).
     """
 
     file: str
@@ -157,6 +166,7 @@ class ArrayEntry:
     dtype: np.dtype
     shape: tuple[int, ...]
     checksum: str
+    codec: str = "raw"
 
 
 @dataclass(frozen=True)
@@ -315,7 +325,12 @@ def _parse_layout(raw: Any, where: str, path: Path) -> Layout:
     shape = _get(raw, "frame_shape", list, where, path)
     if not all(_is_int(s) and s > 0 for s in shape):
         raise StoreFormatError(f"{path}: field '{where}frame_shape' is {shape!r}; expected positive integers")
-    return Layout(dtype, tuple(shape))
+    codec = raw.get("codec", "raw") if isinstance(raw, dict) else "raw"
+    if codec not in FRAME_CODECS:
+        raise StoreFormatError(
+            f"{path}: field '{where}codec' is {codec!r}; this gaitforge reads codecs {sorted(FRAME_CODECS)}"
+        )
+    return Layout(dtype, tuple(shape), codec)
 
 
 def parse_manifest(raw: dict[str, Any], path: Path) -> Manifest:

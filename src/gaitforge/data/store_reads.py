@@ -98,10 +98,12 @@ def read_frames(
     out: np.ndarray | None = None,
     lo: int | None = None,
     hi: int | None = None,
+    length: int | None = None,
 ) -> np.ndarray:
     """Frames ``idx`` (int64 ``[n]``, in range, any order, repeats allowed) of the array at ``offset`` in ``fname``,
     into ``out`` (C-contiguous ``[n, *frame_shape]`` of the layout's dtype; a new array by default). ``lo``, ``hi``:
-    ``idx.min()``, ``idx.max() + 1`` when the caller has them."""
+    ``idx.min()``, ``idx.max() + 1`` when the caller has them. ``length``: the array's frame count (needed when
+    the layout is compressed)."""
     if out is None:
         out = np.empty((len(idx), *layout.frame_shape), layout.dtype)
     if not len(idx):
@@ -109,6 +111,12 @@ def read_frames(
     fb = layout.frame_nbytes
     if lo is None or hi is None:
         lo, hi = int(idx.min()), int(idx.max()) + 1
+    if layout.codec != "raw":
+        from gaitforge.data.store_codec import read_coded_frames
+
+        if length is None:
+            raise ValueError(f"read_frames: {fname} holds {layout.codec} arrays; their frame count is needed")
+        return read_coded_frames(handles, fname, offset, layout, length, idx, out, lo, hi)
     if hi - lo <= SPAN_FACTOR * len(idx):  # dense picks: one read of the span, then a gather
         if hi - lo == len(idx) and (idx[0] == lo) and bool(np.all(np.diff(idx) == 1)):
             handles.read_into(fname, out, offset + lo * fb)  # consecutive frames: straight into the output

@@ -24,6 +24,7 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
@@ -31,6 +32,7 @@ from typing import IO, Any, Self
 import numpy as np
 
 from gaitforge.data.sequence import Sequence
+from gaitforge.data.store_codec import RAW, check_codec, encode_frames
 from gaitforge.data.store_columns import IndexBuilder, fsync_dir
 from gaitforge.data.store_format import (
     ALIGN,
@@ -131,6 +133,8 @@ class StoreWriter:
         shard_bytes: Start a new data file once one would exceed this size.
         checkpoint_seconds: In append mode, republish the index at most this often while adding.
         min_length: Minimum frame count accepted per sequence.
+        codec: How arrays are kept (:mod:`gaitforge.data.store_codec`): ``"raw"``, ``"lz4"`` or ``"lz4hc"`` for
+            every modality, or a mapping modality → codec (others raw). Sequences already in a store keep theirs.
 
     Example:
         >>> with StoreWriter(path) as w:  # doctest: +SKIP
@@ -145,9 +149,15 @@ class StoreWriter:
         shard_bytes: int = 2 << 30,
         checkpoint_seconds: float = 300.0,
         min_length: int = 1,
+        codec: str | Mapping[str, str] = RAW,
     ) -> None:
         if append and overwrite:
             raise ValueError("StoreWriter: 'append' and 'overwrite' exclude each other")
+        if isinstance(codec, str):
+            self._codec_default, self._codecs = check_codec(codec, "StoreWriter: codec"), {}
+        else:
+            self._codec_default = RAW
+            self._codecs = {m: check_codec(c, f"StoreWriter: codec of modality {m!r}") for m, c in codec.items()}
         self.root = Path(root)
         self.append = append
         self.shard_bytes = int(shard_bytes)
@@ -318,10 +328,11 @@ class StoreWriter:
         if arr.dtype.byteorder == ">" or (arr.dtype.byteorder == "=" and not np.little_endian):
             arr = arr.astype(arr.dtype.newbyteorder("<"))
         arr = np.ascontiguousarray(arr)
-        view = memoryview(arr).cast("B")
-        shard = self._shard_for(name, arr.nbytes)
+        codec = self._codecs.get(name, self._codec_default)
+        view = memoryview(arr).cast("B") if codec == RAW else memoryview(encode_frames(arr, codec))
+        shard = self._shard_for(name, view.nbytes)
         offset = shard.write(view)
-        return shard.code, offset, Layout(arr.dtype, tuple(arr.shape[1:])), raw_digest(view)
+        return shard.code, offset, Layout(arr.dtype, tuple(arr.shape[1:]), codec), raw_digest(view)
 
     def _write_meta(self, meta: dict[str, Any]) -> tuple[int, int, int]:
         line = json.dumps(meta, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
