@@ -108,18 +108,19 @@ def read_coded_frames(
     fb = layout.frame_nbytes
     flat = out.reshape(len(idx), -1).view(np.uint8)
     buf = memoryview(span)
-    for j, k in enumerate(idx.tolist()):
-        a = int(ends[k - 1]) - start if k > 0 else -start
+    bounds = [0, *(ends[lo:hi] - start).tolist()]  # bounds[k - lo], bounds[k - lo + 1]: frame k within the span
+    decompress = lz4_block.decompress
+    for j, k in enumerate((idx - lo).tolist()):
         try:
-            frame = lz4_block.decompress(buf[a : int(ends[k]) - start], uncompressed_size=fb)
+            frame = decompress(buf[bounds[k] : bounds[k + 1]], uncompressed_size=fb)
         except Exception as exc:  # lz4.block.LZ4BlockError: corrupt data
             raise StoreFormatError(
-                f"{handles.root / fname}: frame {k} of the {layout.codec} array at byte {offset} does not decode "
-                f"to {fb} bytes ({exc})"
+                f"{handles.root / fname}: frame {k + lo} of the {layout.codec} array at byte {offset} does not "
+                f"decode to {fb} bytes ({exc})"
             ) from exc
         if len(frame) != fb:
             raise StoreFormatError(
-                f"{handles.root / fname}: frame {k} of the {layout.codec} array at byte {offset} decodes to "
+                f"{handles.root / fname}: frame {k + lo} of the {layout.codec} array at byte {offset} decodes to "
                 f"{len(frame)} bytes; expected {fb}"
             )
         flat[j] = np.frombuffer(frame, np.uint8)
