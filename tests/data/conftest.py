@@ -43,9 +43,9 @@ def make_sequences(
 def store_factory(tmp_path: Path) -> Callable[..., SequenceStore]:
     counter = iter(range(1000))
 
-    def build(**kwargs) -> SequenceStore:
+    def build(codec: str = "raw", **kwargs) -> SequenceStore:
         root = tmp_path / f"store{next(counter)}"
-        with StoreWriter(root) as w:
+        with StoreWriter(root, codec=codec) as w:
             for seq in make_sequences(**kwargs):
                 w.add(seq)
         return SequenceStore(root)

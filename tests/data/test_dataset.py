@@ -53,6 +53,19 @@ def test_sample_keys_make_items_reproducible(store_factory) -> None:
     np.testing.assert_array_equal(a[0].inputs["pose"], full_pose[frames])
 
 
+@pytest.mark.parametrize("sampling", ["fixed_unordered", "fixed_ordered"])
+def test_compressed_store_gives_the_same_items(store_factory, sampling: str) -> None:
+    raw, lz4 = store_factory(pose=True), store_factory(pose=True, codec="lz4")
+    assert lz4.record(0).arrays["sil"].codec == "lz4"
+    sampler = FrameSampler(sampling, num=8)
+    keys = [SampleKey(i, 99, i) for i in (0, 4, 7, 11)]
+    a = GaitDataset(raw, modalities=("sil", "pose"), frame_sampler=sampler).__getitems__(keys)
+    b = GaitDataset(lz4, modalities=("sil", "pose"), frame_sampler=sampler).__getitems__(keys)
+    for x, y in zip(a, b):
+        for m in ("sil", "pose"):
+            np.testing.assert_array_equal(x.inputs[m], y.inputs[m])
+
+
 def test_unfixed_count_shared_by_batch(store_factory) -> None:
     store = store_factory()
     ds = GaitDataset(store, frame_sampler=FrameSampler("unfixed_unordered", min=3, max=20))
