@@ -19,7 +19,7 @@ from gaitforge.preprocess.video.assignment import linear_assignment
 from gaitforge.preprocess.video.boxes import box_iou
 from gaitforge.preprocess.video.results import TrackResult, VideoResult
 
-__all__ = ["evaluate_tracks"]
+__all__ = ["evaluate_tracks", "match_tracks"]
 
 
 def _mask_iou(track: TrackResult, k: int, ids: np.ndarray, person: int, gt_area: int) -> float:
@@ -70,6 +70,32 @@ def _identity_switches(
     return switches, covered, present
 
 
+def match_tracks(tracks: list[TrackResult], gt: Any, area: np.ndarray | None = None) -> dict[int, int]:
+    """One-to-one track → person matching maximising the summed per-frame mask IoU (Hungarian).
+
+    Args:
+        tracks: The tracks to match (they must keep their mask crops).
+        gt: The video's ground truth.
+        area: ``gt.area()`` (int64 ``[T, P]``) when already computed.
+
+    Returns:
+        Track id → person index, for the tracks matched with a positive total IoU.
+    """
+    n_people = gt.boxes.shape[1]
+    area = gt.area() if area is None else area
+    score = np.zeros((len(tracks), n_people))
+    for i, t in enumerate(tracks):
+        for k, f in enumerate(t.frames.tolist()):
+            if f >= len(gt.ids) or k >= len(t.masks):
+                continue
+            for p in range(n_people):
+                if area[f, p] == 0:
+                    continue
+                score[i, p] += _mask_iou(t, k, gt.ids[f], p, area[f, p])
+    rows, cols = linear_assignment(-score)
+    return {tracks[r].track_id: int(c) for r, c in zip(rows, cols) if score[r, c] > 0}
+
+
 def evaluate_tracks(result: VideoResult, gt: Any, kept_only: bool = True, min_visible_px: int = 200) -> dict[str, Any]:
     """Compare a :class:`VideoResult` with a :class:`~gaitforge.synth.video.VideoGroundTruth`.
 
@@ -89,17 +115,7 @@ def evaluate_tracks(result: VideoResult, gt: Any, kept_only: bool = True, min_vi
     tracks = [t for t in result.tracks if t.kept or not kept_only]
     n_people = gt.boxes.shape[1]
     area = gt.area()  # [T,P]
-    score = np.zeros((len(tracks), n_people))
-    for i, t in enumerate(tracks):
-        for k, f in enumerate(t.frames.tolist()):
-            if f >= len(gt.ids) or k >= len(t.masks):
-                continue
-            for p in range(n_people):
-                if area[f, p] == 0:
-                    continue
-                score[i, p] += _mask_iou(t, k, gt.ids[f], p, area[f, p])
-    rows, cols = linear_assignment(-score)
-    matches = {tracks[r].track_id: int(c) for r, c in zip(rows, cols) if score[r, c] > 0}
+    matches = match_tracks(tracks, gt, area)
     ious, unoccluded, in_sequence = [], [], []
     for t in tracks:
         p = matches.get(t.track_id)
