@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 __all__ = ["register"]
 
@@ -21,6 +22,23 @@ def _onnx_spec(values: list[str] | None, flag: str) -> str | None:
     return path
 
 
+def _pose_factory(values: list[str] | None) -> Any:
+    """``--pose onnx PATH`` / ``--pose mediapipe`` → a picklable factory building the estimator in each worker."""
+    from functools import partial
+
+    if not values:
+        return None
+    if values[0] == "mediapipe" and len(values) == 1:
+        from gaitforge.preprocess.pose_backends import MediaPipePose
+
+        return partial(MediaPipePose)
+    if values[0] == "onnx" and len(values) == 2:
+        from gaitforge.preprocess.pose_backends import OnnxTopDownEstimator
+
+        return partial(OnnxTopDownEstimator, _onnx_spec(values, "--pose"))
+    raise ValueError(f"--pose: {' '.join(values)!r}; expected 'onnx PATH' or 'mediapipe'")
+
+
 def _cmd_video(args: argparse.Namespace) -> int:
     from functools import partial
 
@@ -31,6 +49,7 @@ def _cmd_video(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"no input video exists: {', '.join(missing)}")
     detector = _onnx_spec(args.detector, "--detector")
     segmenter = _onnx_spec(args.segmenter, "--segmenter")
+    pose = _pose_factory(args.pose)
     options = VideoOptions(
         stride=args.stride,
         start_s=args.start,
@@ -45,6 +64,7 @@ def _cmd_video(args: argparse.Namespace) -> int:
         workers=args.workers,
         detector=partial(OnnxDetector, detector) if detector else None,
         segmenter=partial(OnnxSegmenter, segmenter) if segmenter else None,
+        pose=pose,
         sheets_dir=args.sheets,
         progress=not args.quiet,
         redo=args.redo,
@@ -98,6 +118,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--background", choices=["median", "mog2"], default="median", help="background model")
     v.add_argument("--detector", nargs=2, metavar=("onnx", "PATH"), help="person detector: onnx PATH (YOLO-style)")
     v.add_argument("--segmenter", nargs=2, metavar=("onnx", "PATH"), help="person segmenter: onnx PATH")
+    v.add_argument(
+        "--pose", nargs="+", metavar="KIND",
+        help="per-track keypoints (+ heatmaps): 'onnx PATH' (top-down heatmap model, e.g. a ViTPose export) or "
+        "'mediapipe' (keypoints only; needs the mediapipe extra, see docs/video.md)",
+    )  # fmt: skip
     v.add_argument("--sheets", metavar="DIR", help="write a contact sheet PNG per video into DIR")
     v.add_argument("--redo", action="store_true", help="process videos already recorded as done")
     v.add_argument("--json", action="store_true", help="print the run summary as JSON")
