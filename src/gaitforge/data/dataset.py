@@ -70,17 +70,23 @@ class GaitDataset(Dataset):
         self.modalities = tuple(modalities)
         if not self.modalities:
             raise ValueError("GaitDataset: modalities is empty; expected at least one, e.g. ('sil',)")
-        records = store.records
-        for i in self.indices:
-            missing = [m for m in self.modalities if m not in records[i].arrays]
-            if missing:
-                raise ValueError(
-                    f"GaitDataset: sequence {records[i].key!r} in {store.root} lacks modalities {missing}; "
-                    f"it has {records[i].modalities}"
-                )
+        # from the index columns alone (no per-sequence records): fast at millions of sequences
+        have = np.zeros(len(store), bool)
+        have[store.select(modalities=self.modalities)] = True
+        lacking = [i for i in self.indices if not have[i]] if not have.all() else []
+        if lacking:
+            rec = store.record(lacking[0])
+            missing = [m for m in self.modalities if m not in rec.arrays]
+            raise ValueError(
+                f"GaitDataset: sequence {rec.key!r} in {store.root} lacks modalities {missing}; it has "
+                f"{rec.modalities} ({len(lacking)} selected sequences lack one of {list(self.modalities)})"
+            )
         self.frame_sampler = frame_sampler or FrameSampler("all_ordered")
         self.transform = transform
-        self.subjects = [records[i].subject for i in self.indices]
+        self.subjects = store.labels("subject", self.indices)
+        self._conditions = store.labels("condition", self.indices)
+        self._views = store.labels("view", self.indices)
+        self._lengths = store.lengths(self.indices).tolist()
         if label_map is None:
             label_map = {s: n for n, s in enumerate(sorted(set(self.subjects)))}
         self.label_map = dict(label_map)
@@ -109,8 +115,7 @@ class GaitDataset(Dataset):
 
     def _load(self, pos: int, count: int | None, rng: np.random.Generator, tf_seed: Any) -> GaitSample:
         i = self.indices[pos]
-        rec = self.store.record(i)
-        idx = self.frame_sampler.sample(rec.length, rng, count)
+        idx = self.frame_sampler.sample(self._lengths[pos], rng, count)
         inputs = {}
         for m in self.modalities:
             x = self.store.frames(i, m, idx)
@@ -119,7 +124,7 @@ class GaitDataset(Dataset):
                 # the same seed for every modality: random decisions (e.g. a flip) agree across modalities
                 x = tf(x, np.random.default_rng(tf_seed))
             inputs[m] = x
-        return GaitSample(inputs, self.labels[pos], rec.subject, rec.condition, rec.view, i)
+        return GaitSample(inputs, self.labels[pos], self.subjects[pos], self._conditions[pos], self._views[pos], i)
 
     def __getitem__(self, key: int | SampleKey) -> GaitSample:
         return self.__getitems__([key])[0]

@@ -134,7 +134,7 @@ def build_train_data(cfg: Config, workdir: Path | None = None, progress: bool = 
     indices = store.select(subjects=train_subjects)
     if not indices:
         raise ValueError(f"{part.source}: TRAIN_SET has no sequence in the store {store.root}")
-    label_names = sorted({store.record(i).subject for i in indices})
+    label_names = sorted(set(store.labels("subject", indices)))
     if len(label_names) < cfg.data.p:
         raise ValueError(
             f"data.p: {cfg.data.p} subjects per batch, but the training set has only {len(label_names)} subjects"
