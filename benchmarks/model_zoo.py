@@ -124,9 +124,10 @@ def write_table(rows: list[dict[str, Any]], ref: dict[str, Any], meta: dict[str,
             lines.append(f"| {r['name']} | - | - | - | - | - | - | - | failed: {r['failed']} |")
             continue
         k = r["rank1"]
+        mark = " (resumed: the rest of the run)" if r.get("resumed") else ""  # times cover only the resumed part
         lines.append(
             f"| {r['name']} | {k['NM']:.2f} | {k['BG']:.2f} | {k['CL']:.2f} | {r['params']:,} | {r['iterations']} "
-            f"| {r['train_wall_s']:.0f} | {r['train_cpu_s']:.0f} | `{r['command']}` |"
+            f"| {r['train_wall_s']:.0f}{mark} | {r['train_cpu_s']:.0f} | `{r['command']}` |"
         )
     k = ref["rank1"]
     lines.append(f"| {ref['name']} | {k['NM']:.2f} | {k['BG']:.2f} | {k['CL']:.2f} | 0 | - | - | - | - |")
