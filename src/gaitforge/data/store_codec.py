@@ -106,7 +106,9 @@ def read_coded_frames(
     span = np.empty(int(ends[hi - 1]) - start, np.uint8)
     handles.read_into(fname, span, base + start)
     fb = layout.frame_nbytes
-    flat = out.reshape(len(idx), -1).view(np.uint8)
+    if not out.flags.c_contiguous:
+        raise ValueError("read_coded_frames: out must be C-contiguous")
+    dest = memoryview(out.reshape(-1).view(np.uint8))  # frame j: bytes [j * fb, (j + 1) * fb)
     buf = memoryview(span)
     bounds = [0, *(ends[lo:hi] - start).tolist()]  # bounds[k - lo], bounds[k - lo + 1]: frame k within the span
     decompress = lz4_block.decompress
@@ -123,7 +125,7 @@ def read_coded_frames(
                 f"{handles.root / fname}: frame {k + lo} of the {layout.codec} array at byte {offset} decodes to "
                 f"{len(frame)} bytes; expected {fb}"
             )
-        flat[j] = np.frombuffer(frame, np.uint8)
+        dest[j * fb : (j + 1) * fb] = frame
     return out
 
 
