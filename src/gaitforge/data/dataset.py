@@ -73,9 +73,9 @@ class GaitDataset(Dataset):
         # from the index columns alone (no per-sequence records): fast at millions of sequences
         have = np.zeros(len(store), bool)
         have[store.select(modalities=self.modalities)] = True
-        lacking = [i for i in self.indices if not have[i]] if not have.all() else []
-        if lacking:
-            rec = store.record(lacking[0])
+        lacking = np.flatnonzero(~have[np.asarray(self.indices, np.int64)])
+        if lacking.size:
+            rec = store.record(self.indices[int(lacking[0])])
             missing = [m for m in self.modalities if m not in rec.arrays]
             raise ValueError(
                 f"GaitDataset: sequence {rec.key!r} in {store.root} lacks modalities {missing}; it has "

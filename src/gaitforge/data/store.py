@@ -19,7 +19,7 @@ from typing import Any, overload
 import numpy as np
 
 from gaitforge.data.sequence import Sequence
-from gaitforge.data.store_codec import RAW, coded_nbytes, decode_all
+from gaitforge.data.store_codec import HEADER_DTYPE, RAW, coded_nbytes, decode_all
 from gaitforge.data.store_format import (
     INDEX_NAME,
     LABELS,
@@ -373,7 +373,7 @@ class SequenceStore:
                 if lay.codec == RAW:
                     self._handles.will_need(fname, offset + lo * fb, (hi - lo) * fb)
                 else:  # sizes unknown before the frame table is read: its table and the start of its frames
-                    self._handles.will_need(fname, offset, length * 4 + hi * fb // 2)
+                    self._handles.will_need(fname, offset, length * HEADER_DTYPE.itemsize + hi * fb // 2)
         out = np.empty((len(plans), n, *lay.frame_shape), lay.dtype)
         for b, (fname, offset, _, k, lo, hi, length) in enumerate(plans):
             read_frames(self._handles, fname, offset, lay, k, out[b], lo, hi, length)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gaitforge.data.store_codec import RAW, read_coded_frames
 from gaitforge.data.store_format import CHECKSUM_PREFIX, Layout, StoreFormatError
 
 __all__ = ["FileHandles", "read_frames"]
@@ -111,9 +112,7 @@ def read_frames(
     fb = layout.frame_nbytes
     if lo is None or hi is None:
         lo, hi = int(idx.min()), int(idx.max()) + 1
-    if layout.codec != "raw":
-        from gaitforge.data.store_codec import read_coded_frames
-
+    if layout.codec != RAW:
         if length is None:
             raise ValueError(f"read_frames: {fname} holds {layout.codec} arrays; their frame count is needed")
         return read_coded_frames(handles, fname, offset, layout, length, idx, out, lo, hi)

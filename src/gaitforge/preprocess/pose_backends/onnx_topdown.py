@@ -56,10 +56,12 @@ class OnnxTopDownEstimator:
         batch_size: Crops per network call (a network with a fixed batch dimension sets its own).
         output_index: Which output holds the heatmaps.
         providers: ONNX Runtime execution providers (default: CPU).
+        threads: Intra-op threads (one per video worker by default, like the detector and segmenter).
 
     Raises:
         FileNotFoundError: No file at ``model_path``.
-        ValueError: The network's input is not an image ``[N, 3, H, W]`` of ``input_size``.
+        ValueError: The file is not a loadable ONNX model, or the network's input is not an image
+            ``[N, 3, H, W]`` of ``input_size``.
     """
 
     def __init__(
@@ -73,13 +75,12 @@ class OnnxTopDownEstimator:
         batch_size: int = 16,
         output_index: int = 0,
         providers: Sequence[str] | None = None,
+        threads: int = 1,
     ) -> None:
-        import onnxruntime as ort
+        from gaitforge.preprocess.video.onnx_detector import onnx_session
 
         path = Path(model_path)
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: ONNX pose model not found")
-        self.session = ort.InferenceSession(str(path), providers=list(providers or ["CPUExecutionProvider"]))
+        self.session = onnx_session(path, list(providers) if providers else None, threads)
         inp = self.session.get_inputs()[0]
         shape = list(inp.shape)
         if len(shape) != 4 or (isinstance(shape[1], int) and shape[1] != 3):

@@ -30,17 +30,15 @@ LAYOUTS = ("auto", "boxes_scores", "yolov5", "yolov8")
 
 
 def onnx_session(path: str | Path, providers: list[str] | None = None, threads: int = 1) -> Any:
-    """An ``onnxruntime.InferenceSession`` for ``path``; ``FileNotFoundError``/``ValueError`` name the file."""
-    import onnxruntime as ort
+    """An ``onnxruntime.InferenceSession`` for ``path`` (CPU by default); ``FileNotFoundError``/``ValueError`` name
+    the file."""
+    from gaitforge.export.runtime import make_session
 
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"{p}: ONNX model not found")
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = max(1, int(threads))
-    opts.inter_op_num_threads = 1
     try:
-        return ort.InferenceSession(str(p), opts, providers=providers or ["CPUExecutionProvider"])
+        return make_session(p, list(providers or ["CPUExecutionProvider"]), max(1, int(threads)))
     except Exception as exc:  # onnxruntime raises its own exception types for unreadable models
         raise ValueError(f"{p}: cannot be loaded as an ONNX model ({exc})") from exc
 
