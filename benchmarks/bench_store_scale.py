@@ -127,12 +127,15 @@ def build(kind: str, root: Path, count: int, seed: int, workers: int = 2) -> dic
 
 
 #: layout → the store codec it is written with
-CODEC_OF = {"store": "raw", "store_lz4": "lz4"}
+CODEC_OF = {"store": "raw", "store_lz4": "lz4", "store_lz4hc": "lz4hc"}
+#: layout → bytes on disk over the raw layout (estimates, for the disk budget)
+SIZE_OF = {"store_lz4": 0.35, "store_lz4hc": 0.25}
 
 
 def kind_of(reader: str) -> str:
-    """The layout a reader reads: ``pickle``, ``store`` (readers ``store``, ``store_batch``) or ``store_lz4``."""
-    return reader.removesuffix("_batch")
+    """The layout a reader reads: ``pickle``, ``store``, ``store_lz4`` or ``store_lz4hc`` (a reader is a layout
+    and a mode: ``_batch`` reads a batch per call, ``_ra`` does too and announces the batches ahead)."""
+    return reader.removesuffix("_batch").removesuffix("_ra")
 
 
 def _du(root: Path) -> int:
@@ -161,9 +164,10 @@ def _evict(paths: list[Path]) -> None:
 def read_main(args: argparse.Namespace) -> None:
     """One reader: cold pass then warm pass; prints a JSON line."""
     import torch
-    from torch.utils.data import DataLoader, Dataset
+    from torch.utils.data import DataLoader, Dataset, get_worker_info
 
-    from gaitforge.data import FrameSampler, SequenceStore
+    from gaitforge.data import FrameSampler, ReadAhead, SequenceStore
+    from gaitforge.data.batch_pool import SharedBatchPool, shared_buffer
 
     torch.set_num_threads(1)
     root, count, frames, workers = Path(args.root), args.count, args.frames, args.workers[0]
@@ -180,6 +184,15 @@ def read_main(args: argparse.Namespace) -> None:
             with open(pickle_path(root, n), "rb") as f:
                 seq = pickle.load(f)  # files this benchmark wrote itself; the field's loaders do the same
             return seq[sampler.sample(len(seq), np.random.default_rng(seed))], n // 100
+
+        def will_need(self, keys: list[tuple[int, int]]) -> None:
+            """The read-ahead the store does, done to the pickles: each whole file (its size is all one knows)."""
+            for n, _ in keys:
+                fd = os.open(pickle_path(root, n), os.O_RDONLY)
+                try:
+                    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+                finally:
+                    os.close(fd)
 
     class StoreReader(Dataset):
         """gaitforge: read only the sampled frames."""
@@ -204,12 +217,33 @@ def read_main(args: argparse.Namespace) -> None:
                 return [self[k] for k in keys]
             idx = [sampler.sample(int(self.lengths[n]), np.random.default_rng(seed)) for n, seed in keys]
             rows = [n for n, _ in keys]
-            return _Ready(self.store.read_batch(rows, "sil", idx), self.labels[rows])
+            x, slot = _batch_tensor((len(rows), frames, 64, 44))
+            self.store.read_batch(rows, "sil", idx, out=x.numpy())
+            return _Ready(x, torch.from_numpy(self.labels[rows]), slot)
 
-    def collate(items: object) -> tuple[torch.Tensor, torch.Tensor]:
+        def will_need(self, keys: list[tuple[int, int]]) -> None:
+            self.store.will_need([n for n, _ in keys], "sil")
+
+    pool = SharedBatchPool(workers, slots=6) if args.pool else None
+
+    def _batch_tensor(shape: tuple[int, ...]) -> tuple[torch.Tensor, int | None]:
+        """A uint8 batch tensor for every reader alike: in a worker, shared memory from the start (as torch's
+        ``default_collate`` makes it), so that handing it to the main process copies nothing; with ``--pool``
+        one of the worker's reusable buffers (gaitforge's loaders do this)."""
+        if pool is not None:
+            storage, slot = pool.take(int(np.prod(shape)))
+        else:
+            storage, slot = (shared_buffer if get_worker_info() else torch.UntypedStorage)(int(np.prod(shape))), None
+        return torch.empty(0, dtype=torch.uint8).set_(storage, 0, shape), slot
+
+    def collate(items: object) -> object:
         if isinstance(items, _Ready):
-            return torch.from_numpy(items.x), torch.from_numpy(items.y)
-        return torch.from_numpy(np.stack([x for x, _ in items])), torch.tensor([y for _, y in items])
+            x, y, slot = items.x, items.y, items.slot
+        else:
+            x, slot = _batch_tensor((len(items), *items[0][0].shape))
+            np.stack([a for a, _ in items], out=x.numpy())
+            y = torch.tensor([y for _, y in items])
+        return (x, y) if pool is None else pool.lease((x, y), slot, [x])
 
     rng = np.random.default_rng(args.seed)
     if args.sweep:  # every sequence once, in a random order (an epoch), twice
@@ -218,11 +252,12 @@ def read_main(args: argparse.Namespace) -> None:
         picks = rng.integers(0, count, (args.samples // args.batch, args.batch))
     batches = [[(int(n), b * args.batch + j) for j, n in enumerate(row)] for b, row in enumerate(picks)]
     t0 = time.perf_counter()
-    ds = PickleReader() if args.reader == "pickle" else StoreReader(args.reader.endswith("_batch"))
+    ds = PickleReader() if kind_of(args.reader) == "pickle" else StoreReader(args.reader.endswith(("_batch", "_ra")))
+    order = ReadAhead(batches, ds.will_need, args.read_ahead) if args.reader.endswith("_ra") else batches
     out: dict = {"setup_seconds": round(time.perf_counter() - t0, 3), "rss_after_setup_mb": _status_kib("VmRSS") >> 10}
     worker_peak = 0
     for phase in ("cold", "warm") if not args.sweep else ("epoch1", "epoch2"):  # the parent evicted the files
-        loader = DataLoader(ds, batch_sampler=batches, collate_fn=collate, num_workers=workers)
+        loader = DataLoader(ds, batch_sampler=order, collate_fn=collate, num_workers=workers)
         it = iter(loader)
         x, _ = next(it)  # excluded: worker start-up
         t0 = time.perf_counter()
@@ -243,8 +278,8 @@ def read_main(args: argparse.Namespace) -> None:
 class _Ready:
     """A batch already assembled by the dataset (``__getitems__``), handed through collate."""
 
-    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
-        self.x, self.y = x, y
+    def __init__(self, x: object, y: object, slot: int | None) -> None:
+        self.x, self.y, self.slot = x, y, slot
 
 
 def run_reader(
@@ -252,9 +287,10 @@ def run_reader(
 ) -> dict:
     cmd = [sys.executable, __file__, "--_read", reader, "--root", str(root), "--count", str(count),
            "--workers", str(workers), "--samples", str(args.samples), "--batch", str(args.batch),
-           "--frames", str(args.frames), "--seed", str(args.seed)] + (["--_sweep"] if sweep else [])  # fmt: skip
+           "--frames", str(args.frames), "--seed", str(args.seed), "--read-ahead", str(args.read_ahead)]  # fmt: skip
+    cmd += (["--_sweep"] if sweep else []) + ([] if args.pool else ["--no-pool"])
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    _evict(sorted(root.rglob("*.pkl")) if reader == "pickle" else sorted(root.glob("*.bin")))  # for the cold pass
+    _evict(sorted(root.rglob("*.pkl")) if kind_of(reader) == "pickle" else sorted(root.glob("*.bin")))  # cold pass
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if done.returncode:
         raise RuntimeError(f"reader {reader} failed:\n{done.stderr[-3000:]}")
@@ -401,8 +437,8 @@ def measure_scale(count: int, args: argparse.Namespace) -> dict:
     """Build both layouts (at once when the disk budget allows, then rounds alternate between readers; else one
     after the other), run every reader ``args.rounds`` times, delete the data unless ``--keep``."""
     res: dict = {"build": {}}
-    kinds = [k for k in ("store", "store_lz4", "pickle") if any(kind_of(r) == k for r in args.readers)]
-    size = {k: count * 90 * FRAME_BYTES * (0.4 if k == "store_lz4" else 1.0) for k in kinds}  # estimates
+    kinds = [k for k in ("store", "store_lz4", "store_lz4hc", "pickle") if any(kind_of(r) == k for r in args.readers)]
+    size = {k: count * 90 * FRAME_BYTES * SIZE_OF.get(k, 1.0) for k in kinds}  # estimates
     both = args.keep or sum(size.values()) <= args.disk_budget_gib * 2**30
     groups = [kinds] if both else [[k] for k in kinds]
     res["layouts_on_disk_together"] = both
@@ -434,6 +470,19 @@ def measure_scale(count: int, args: argparse.Namespace) -> dict:
     return res
 
 
+#: the readers run by default
+READERS = (
+    "pickle",
+    "pickle_ra",
+    "store",
+    "store_batch",
+    "store_ra",
+    "store_lz4_batch",
+    "store_lz4_ra",
+    "store_lz4hc_ra",
+)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scales", type=int, nargs="+", default=[10_000, 100_000])
@@ -443,9 +492,12 @@ def main() -> None:
     ap.add_argument("--workers", type=int, nargs="+", default=[0, 2])
     ap.add_argument("--rounds", type=int, default=2, help="runs of every reader; medians are reported")
     ap.add_argument("--disk-budget-gib", type=float, default=30.0, help="both layouts at once only within this")
-    ap.add_argument("--readers", nargs="+", default=["pickle", "store", "store_batch", "store_lz4", "store_lz4_batch"])
+    ap.add_argument("--readers", nargs="+", default=list(READERS))
+    ap.add_argument("--read-ahead", type=int, default=2, help="batches announced ahead by the _ra readers")
+    ap.add_argument("--pool", action=argparse.BooleanOptionalAction, default=True,
+                    help="workers write batches into reusable shared buffers (every reader alike)")  # fmt: skip
     ap.add_argument("--sweep-scales", type=int, nargs="*", default=[100_000], help="scales with whole-epoch reads")
-    ap.add_argument("--sweep-readers", nargs="+", default=["pickle", "store_batch", "store_lz4_batch"])
+    ap.add_argument("--sweep-readers", nargs="+", default=["pickle", "pickle_ra", "store_lz4_ra", "store_lz4hc_ra"])
     ap.add_argument("--sweep-workers", type=int, default=2)
     ap.add_argument("--index-records", type=int, default=1_000_000)
     ap.add_argument("--index-reference-records", type=int, default=100_000)
@@ -502,7 +554,7 @@ def main() -> None:
     ratios: dict = {}
     for count in args.scales:
         result["scales"][str(count)] = res = measure_scale(count, args)
-        for reader in ("store", "store_batch", "store_lz4", "store_lz4_batch"):
+        for reader in [r for r in args.readers if r != "pickle"]:
             for w in args.workers:
                 a, b = res.get(f"{reader}_workers{w}"), res.get(f"pickle_workers{w}")
                 if a and b:

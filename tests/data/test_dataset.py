@@ -89,7 +89,28 @@ def test_transform_per_modality_and_consistent_flip(store_factory) -> None:
         it = ds2.__getitems__([SampleKey(1, seed, 0)])[0]
         raw = store.get(1)
         sil_flipped = not np.array_equal(it.inputs["sil"], raw.modalities["sil"][: it.inputs["sil"].shape[0]])
-        pose_flipped = not np.array_equal(
-            it.inputs["pose"], raw.modalities["pose"][: it.inputs["pose"].shape[0]]
-        )
+        pose_flipped = not np.array_equal(it.inputs["pose"], raw.modalities["pose"][: it.inputs["pose"].shape[0]])
         assert sil_flipped == pose_flipped
+
+
+@pytest.mark.parametrize("codec", ["raw", "lz4"])
+def test_batched_reads_equal_item_by_item_reads(store_factory, codec: str) -> None:
+    store = store_factory(pose=True, codec=codec)
+    ds = GaitDataset(store, modalities=("sil", "pose"), frame_sampler=FrameSampler("fixed_unordered", num=9))
+    keys = [SampleKey(i, 7, slot) for slot, i in enumerate((2, 9, 2, 30))]
+    batched = ds.__getitems__(keys)
+    single = [ds.__getitems__([k])[0] for k in keys]  # one item: no read_batch
+    for x, y in zip(batched, single):
+        assert x.index == y.index
+        for m in ("sil", "pose"):
+            np.testing.assert_array_equal(x.inputs[m], y.inputs[m])
+
+
+def test_will_need_names_the_items_arrays(store_factory) -> None:
+    store = store_factory(pose=True)
+    ds = GaitDataset(store, indices=[5, 6, 7], modalities=("sil", "pose"))
+    asked: list[tuple[list[int], str]] = []
+    store.will_need = lambda rows, m: asked.append((list(rows), m))
+    ds.will_need([SampleKey(2, 0, 0), SampleKey(0, 0, 1)])
+    ds.will_need([1])
+    assert asked == [([7, 5], "sil"), ([7, 5], "pose"), ([6], "sil"), ([6], "pose")]

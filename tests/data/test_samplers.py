@@ -1,4 +1,4 @@
-"""TripletSampler and InferenceSampler invariants."""
+"""TripletSampler, InferenceSampler and ReadAhead invariants."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from gaitforge.data.samplers import InferenceSampler, SampleKey, TripletSampler
+from gaitforge.data.samplers import InferenceSampler, ReadAhead, SampleKey, TripletSampler
 
 
 def _labels(n_subjects: int = 10, per: int = 6) -> list[str]:
@@ -121,3 +121,33 @@ def test_inference_sampler_ordered_no_drop() -> None:
     assert list(InferenceSampler(0, 4)) == []
     with pytest.raises(ValueError, match="batch_size is 0"):
         InferenceSampler(5, 0)
+
+
+@pytest.mark.parametrize("depth", [0, 1, 3])
+def test_read_ahead_announces_batches_before_they_are_taken(depth: int) -> None:
+    inner = InferenceSampler(10, 2)
+    events: list[tuple[str, list[int]]] = []
+    wrapped = ReadAhead(inner, lambda b: events.append(("hint", b)), depth)
+    for batch in wrapped:
+        events.append(("take", batch))
+    taken = [b for kind, b in events if kind == "take"]
+    assert taken == list(inner) and len(wrapped) == len(inner) == 5
+    hints = [b for kind, b in events if kind == "hint"]
+    assert hints == ([] if depth == 0 else taken)  # each batch announced once
+    for n, batch in enumerate(taken):
+        if depth:
+            hinted_at = events.index(("hint", batch))
+            taken_at = events.index(("take", batch))
+            took_before = sum(kind == "take" for kind, _ in events[:hinted_at])
+            assert hinted_at < taken_at and took_before == max(0, n - depth)  # announced depth batches ahead
+
+
+def test_read_ahead_passes_the_sampler_through() -> None:
+    inner = TripletSampler(_labels(), 4, 2, seed=3, num_batches=5)
+    wrapped = ReadAhead(inner, lambda b: None)
+    assert wrapped.state_dict() == inner.state_dict() and wrapped.p == 4
+    assert [list(b) for b in wrapped] == [list(b) for b in inner]
+    with pytest.raises(AttributeError):
+        wrapped.no_such_attribute  # noqa: B018
+    with pytest.raises(ValueError, match="depth is -1"):
+        ReadAhead(inner, lambda b: None, -1)

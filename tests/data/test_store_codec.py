@@ -135,3 +135,88 @@ def test_unknown_codecs_are_refused(tmp_path: Path) -> None:
     (store.root / "index.json").write_text(json.dumps(manifest))
     with pytest.raises(StoreFormatError, match=r"field 'modalities.sil\[0\].codec' is 'zip'"):
         SequenceStore(store.root).frames(0, "sil", [0])
+
+
+def test_extents_bound_each_coded_array_from_the_index_alone(tmp_path: Path) -> None:
+    seqs = _seqs(8)
+    store = _write(tmp_path / "s", seqs, codec={"sil": "lz4", "pose": "raw"})
+    ext_sil, ext_pose = store._extents("sil"), store._extents("pose")
+    entries = [store.record(i).arrays for i in range(len(store))]
+    starts = sorted((e[m].file, e[m].offset) for e in entries for m in e)
+    for i, seq in enumerate(seqs):
+        sil, pose = entries[i]["sil"], entries[i]["pose"]
+        assert ext_pose[i] == pose.nbytes  # raw: exact
+        coded = len(encode_frames(seq.modalities["sil"], "lz4"))
+        nxt = [o for f, o in starts if f == sil.file and o > sil.offset]
+        limit = nxt[0] if nxt else (store.root / sil.file).stat().st_size
+        assert coded <= ext_sil[i] <= limit - sil.offset
+
+
+def test_one_read_and_two_read_paths_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gaitforge.data.store_codec as codec_mod
+
+    seqs = _seqs(5)
+    store = _write(tmp_path / "s", seqs, codec="lz4")
+    reads: list[int] = []
+    real = store._handles.read_into
+    monkeypatch.setattr(store._handles, "read_into", lambda *a: (reads.append(1), real(*a))[1])
+    idx = [3, 0, 3, 1]
+    one = store.frames(4, "sil", idx)
+    assert len(reads) == 1  # frame table and frames in one pread
+    monkeypatch.setattr(codec_mod, "ONE_READ_MAX", 0)
+    reads.clear()
+    two = store.frames(4, "sil", idx)
+    assert len(reads) == 2 and np.array_equal(one, two) and np.array_equal(one, seqs[4].modalities["sil"][idx])
+
+
+def test_a_frame_table_beyond_the_array_extent_is_reported(tmp_path: Path) -> None:
+    seqs = _seqs(2)
+    store = _write(tmp_path / "s", seqs, codec="lz4")
+    entry = store.record(0).arrays["sil"]
+    t = len(seqs[0].modalities["sil"])
+    path = store.root / entry.file
+    data = bytearray(path.read_bytes())
+    last = entry.offset + 4 * (t - 1)
+    data[last : last + 4] = (1 << 20).to_bytes(4, "little")  # the last frame ends far past the next array
+    path.write_bytes(bytes(data))
+    with pytest.raises(StoreFormatError, match=r"frame table at byte .* can span at most"):
+        SequenceStore(tmp_path / "s").frames(0, "sil", [0])
+
+
+def test_read_batch_over_mixed_codecs_and_into_a_given_array(tmp_path: Path) -> None:
+    seqs = _seqs(6)
+    _write(tmp_path / "a", seqs[:3])
+    with StoreWriter(tmp_path / "a", append=True, codec="lz4") as w:
+        for s in seqs[3:]:
+            w.add(s)
+    store = SequenceStore(tmp_path / "a")
+    rows, idx = [0, 4, 2, 5], [[0, 1, 4], [4, 4, 0], [2, 1, 0], [0, 3, 4]]
+    out = np.full((4, 3, 32, 22), 7, np.uint8)
+    got = store.read_batch(rows, "sil", idx, out=out)
+    assert got is out
+    for b, (r, k) in enumerate(zip(rows, idx)):
+        assert np.array_equal(out[b], seqs[r].modalities["sil"][k])
+    with pytest.raises(ValueError, match=r"out is \|u1 \[4, 3, 32, 21\]; expected C-contiguous \|u1 \[4, 3, 32, 22\]"):
+        store.read_batch(rows, "sil", idx, out=out[..., :21].copy())
+    with pytest.raises(ValueError, match="not C-contiguous"):
+        store.read_batch(rows, "sil", idx, out=np.empty((4, 3, 32, 44), np.uint8)[..., ::2])
+
+
+def test_will_need_announces_each_array_byte_range(tmp_path: Path) -> None:
+    seqs = _seqs(6)
+    store = _write(tmp_path / "s", seqs, codec={"sil": "lz4", "pose": "raw"})
+    calls: list[tuple[str, int, int]] = []
+    store._handles.will_need = lambda name, offset, nbytes: calls.append((name, offset, nbytes))
+    store.will_need([4, 1], "pose")
+    assert calls == [(store.record(i).arrays["pose"].file, store.record(i).arrays["pose"].offset,
+                      store.record(i).arrays["pose"].nbytes) for i in (4, 1)]  # fmt: skip
+    calls.clear()
+    store.will_need([2], "sil")
+    (name, offset, nbytes), entry = calls[0], store.record(2).arrays["sil"]
+    assert (name, offset) == (entry.file, entry.offset)
+    assert nbytes >= len(encode_frames(seqs[2].modalities["sil"], "lz4"))
+    store.will_need([], "sil")
+    with pytest.raises(IndexError, match="sequence index 6 out of range"):
+        store.will_need([6], "sil")
+    with pytest.raises(KeyError, match="no modality 'rgb'"):
+        store.will_need([0], "rgb")

@@ -9,34 +9,42 @@ import torch
 from torch.utils.data import get_worker_info
 
 from gaitforge.data.batch import Batch
+from gaitforge.data.batch_pool import SharedBatchPool, shared_buffer
 from gaitforge.data.dataset import GaitSample
 
 __all__ = ["collate_samples"]
 
 
-def _join(arrays: list[np.ndarray], pack: bool) -> torch.Tensor:
-    """``[B, T, ...]`` stack or ``[1, ΣT, ...]`` concatenation, written once into the output tensor.
+def _outputs(
+    groups: dict[str, list[np.ndarray]], pack: bool, pool: SharedBatchPool | None
+) -> tuple[dict[str, torch.Tensor], int | None]:
+    """Empty output tensors, ``[B, T, ...]`` stacks or ``[1, ΣT, ...]`` concatenations, one per modality, all over
+    one storage, and the pool slot it belongs to.
 
-    In a DataLoader worker the output lives in shared memory from the start (as torch's ``default_collate`` does),
-    which saves the copy that sending the batch to the main process would otherwise make.
+    In a DataLoader worker the storage is shared memory from the start (as torch's ``default_collate`` does), which
+    saves the copy that sending the batch to the main process would otherwise make; with a ``pool`` it is one of the
+    worker's reusable buffers (:class:`~gaitforge.data.batch_pool.SharedBatchPool`).
     """
-    dtype = np.result_type(*arrays)
-    first = arrays[0].shape
-    shape = (1, sum(a.shape[0] for a in arrays), *first[1:]) if pack else (len(arrays), *first)
-    tdtype = torch.from_numpy(np.empty(0, dtype)).dtype
-    if get_worker_info() is not None:
-        storage = torch.UntypedStorage._new_shared(int(np.prod(shape)) * dtype.itemsize)
-        out = torch.empty(0, dtype=tdtype).set_(storage, 0, shape)
+    specs, total = {}, 0
+    for m, arrays in groups.items():
+        dtype, first = np.result_type(*arrays), arrays[0].shape
+        shape = (1, sum(a.shape[0] for a in arrays), *first[1:]) if pack else (len(arrays), *first)
+        specs[m] = (torch.from_numpy(np.empty(0, dtype)).dtype, shape, total)
+        total += -(-int(np.prod(shape)) * dtype.itemsize // 64) * 64  # 64-byte aligned parts
+    if pool is not None:
+        storage, slot = pool.take(total)
     else:
-        out = torch.empty(shape, dtype=tdtype)
-    if pack:
-        np.concatenate(arrays, out=out.numpy()[0])
-    else:
-        np.stack(arrays, out=out.numpy())
-    return out
+        storage, slot = (shared_buffer(total) if get_worker_info() is not None else torch.UntypedStorage(total)), None
+    out = {}
+    for m, (tdtype, shape, start) in specs.items():
+        itemsize = torch.empty(0, dtype=tdtype).element_size()
+        out[m] = torch.empty(0, dtype=tdtype).set_(storage, start // itemsize, shape)
+    return out, slot
 
 
-def collate_samples(samples: SequenceABC[GaitSample], pack: bool | None = None) -> Batch:
+def collate_samples(
+    samples: SequenceABC[GaitSample], pack: bool | None = None, pool: SharedBatchPool | None = None
+) -> Batch:
     """Stack samples into a batch.
 
     Equal frame counts give stacked inputs ``[B, T, ...]`` (``seq_lens = None``); different counts (or
@@ -45,6 +53,8 @@ def collate_samples(samples: SequenceABC[GaitSample], pack: bool | None = None) 
     Args:
         samples: Non-empty list of samples with the same modalities.
         pack: Force packing (``True``) or stacking (``False``); ``None`` decides from the lengths.
+        pool: Reusable shared-memory buffers for the inputs when collating in DataLoader workers (the loaders pass
+            one; see :class:`~gaitforge.data.batch_pool.SharedBatchPool`).
     """
     if not samples:
         raise ValueError("collate_samples: no samples; expected at least one")
@@ -66,10 +76,14 @@ def collate_samples(samples: SequenceABC[GaitSample], pack: bool | None = None) 
         pack = len(set(lengths)) > 1
     if not pack and len(set(lengths)) > 1:
         raise ValueError(f"collate_samples: pack=False but frame counts differ: {lengths}")
-    inputs = {
-        m: _join([s.inputs[m] for s in samples], pack) for m in modalities
-    }  # [B, T, ...] | [1, ΣT, ...]
-    return Batch(
+    groups = {m: [s.inputs[m] for s in samples] for m in modalities}
+    inputs, slot = _outputs(groups, pack, pool)  # [B, T, ...] | [1, ΣT, ...]
+    for m, arrays in groups.items():
+        if pack:
+            np.concatenate(arrays, out=inputs[m].numpy()[0])
+        else:
+            np.stack(arrays, out=inputs[m].numpy())
+    batch = Batch(
         inputs=inputs,
         labels=torch.tensor([s.label for s in samples], dtype=torch.int64),
         seq_lens=torch.tensor(lengths, dtype=torch.int64) if pack else None,
@@ -77,3 +91,4 @@ def collate_samples(samples: SequenceABC[GaitSample], pack: bool | None = None) 
         conditions=[s.condition for s in samples],
         views=[s.view for s in samples],
     )
+    return batch if pool is None else pool.lease(batch, slot, inputs.values())

@@ -113,18 +113,39 @@ class GaitDataset(Dataset):
             return self.transform.get(modality)
         return self.transform
 
-    def _load(self, pos: int, count: int | None, rng: np.random.Generator, tf_seed: Any) -> GaitSample:
-        i = self.indices[pos]
-        idx = self.frame_sampler.sample(self._lengths[pos], rng, count)
+    def _finish(self, pos: int, frames: dict[str, np.ndarray], tf_seed: Any) -> GaitSample:
         inputs = {}
         for m in self.modalities:
-            x = self.store.frames(i, m, idx)
-            tf = self._transform_for(m)
+            x, tf = frames[m], self._transform_for(m)
             if tf is not None:
                 # the same seed for every modality: random decisions (e.g. a flip) agree across modalities
                 x = tf(x, np.random.default_rng(tf_seed))
             inputs[m] = x
+        i = self.indices[pos]
         return GaitSample(inputs, self.labels[pos], self.subjects[pos], self._conditions[pos], self._views[pos], i)
+
+    def _read(self, positions: list[int], idx: list[np.ndarray]) -> list[dict[str, np.ndarray]]:
+        """The sampled frames of each item, modality → ``[t, ...]``: one ``read_batch`` per modality when the
+        counts agree (batched reads, announced to the kernel together), else one read per item."""
+        rows = [self.indices[p] for p in positions]
+        out: list[dict[str, np.ndarray]] = [{} for _ in positions]
+        for m in self.modalities:
+            batch = None
+            if len(rows) > 1 and len({len(k) for k in idx}) == 1:
+                try:
+                    batch = self.store.read_batch(rows, m, idx)
+                except ValueError:  # frame shapes differ within the batch: read item by item
+                    batch = None
+            for b, (i, k) in enumerate(zip(rows, idx)):
+                out[b][m] = batch[b] if batch is not None else self.store.frames(i, m, k)
+        return out
+
+    def will_need(self, keys: Iterable[int | SampleKey]) -> None:
+        """Announce items about to be read: the store starts reading their arrays from disk in the background
+        (:meth:`SequenceStore.will_need`). What :class:`~gaitforge.data.samplers.ReadAhead` calls."""
+        rows = [self.indices[k.index if isinstance(k, SampleKey) else int(k)] for k in keys]
+        for m in self.modalities:
+            self.store.will_need(rows, m)
 
     def __getitem__(self, key: int | SampleKey) -> GaitSample:
         return self.__getitems__([key])[0]
@@ -133,19 +154,20 @@ class GaitDataset(Dataset):
         """Load a batch; ``unfixed`` frame counts are drawn once and shared by the batch."""
         if not keys:
             return []
+        positions, tf_seeds, idx = [], [], []
         if isinstance(keys[0], SampleKey):
-            seed = keys[0].seed
-            count = self.frame_sampler.draw_count(np.random.default_rng([seed, 0]))
-            return [
-                self._load(
-                    k.index, count, np.random.default_rng([k.seed, k.slot + 1]), [k.seed, k.slot + 1, 1]
-                )
-                for k in keys
-            ]
-        rng = self._process_rng()
-        count = self.frame_sampler.draw_count(rng)
-        out = []
-        for k in keys:
-            tf_seed = int(rng.integers(0, 2**63 - 1))
-            out.append(self._load(int(k), count, rng, tf_seed))
-        return out
+            count = self.frame_sampler.draw_count(np.random.default_rng([keys[0].seed, 0]))
+            for k in keys:
+                rng = np.random.default_rng([k.seed, k.slot + 1])
+                positions.append(k.index)
+                idx.append(self.frame_sampler.sample(self._lengths[k.index], rng, count))
+                tf_seeds.append([k.seed, k.slot + 1, 1])
+        else:
+            rng = self._process_rng()
+            count = self.frame_sampler.draw_count(rng)
+            for k in keys:
+                tf_seeds.append(int(rng.integers(0, 2**63 - 1)))
+                positions.append(int(k))
+                idx.append(self.frame_sampler.sample(self._lengths[int(k)], rng, count))
+        frames = self._read(positions, idx)
+        return [self._finish(p, f, t) for p, f, t in zip(positions, frames, tf_seeds)]

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from collections.abc import Sequence as SequenceABC
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from torch.utils.data import DataLoader
 
+from gaitforge.data.batch_pool import SharedBatchPool
 from gaitforge.data.collate import collate_samples
 from gaitforge.data.dataset import GaitDataset
 from gaitforge.data.frame_sampling import FrameSampler
-from gaitforge.data.samplers import InferenceSampler, TripletSampler
+from gaitforge.data.samplers import InferenceSampler, ReadAhead, TripletSampler
 from gaitforge.data.store import SequenceStore
 from gaitforge.data.transforms import Transform, build_transform
 
@@ -43,6 +45,9 @@ def _loader_kwargs(num_workers: int, pin_memory: bool, prefetch_factor: int | No
         kw["persistent_workers"] = persistent
         if prefetch_factor is not None:
             kw["prefetch_factor"] = prefetch_factor
+        # workers write batches into reusable shared memory: batches in flight, plus a few the consumer holds
+        pool = SharedBatchPool(num_workers, slots=(2 if prefetch_factor is None else prefetch_factor) + 4)
+        kw["collate_fn"] = partial(collate_samples, pool=pool)
     return kw
 
 
@@ -63,6 +68,7 @@ def make_train_loader(
     world_size: int = 1,
     pin_memory: bool = False,
     prefetch_factor: int | None = None,
+    read_ahead: int = 2,
 ) -> DataLoader:
     """Training loader: :class:`TripletSampler` P×K batches of :class:`~gaitforge.data.batch.Batch`.
 
@@ -79,9 +85,12 @@ def make_train_loader(
         modalities, indices, label_map: See :class:`GaitDataset`.
         seed, start_iteration, num_batches, rank, world_size: See :class:`TripletSampler`.
         num_workers, pin_memory, prefetch_factor: Passed to ``DataLoader``.
+        read_ahead: Batches announced to the store ahead of the one being read, so that their reads from disk
+            overlap the work on earlier batches (:class:`ReadAhead`; 0: none).
 
     Returns:
-        A ``DataLoader``; its ``batch_sampler`` is the :class:`TripletSampler` and ``dataset`` the :class:`GaitDataset`.
+        A ``DataLoader``; its ``batch_sampler`` is a :class:`ReadAhead` over the :class:`TripletSampler` (whose
+        attributes it passes through) and ``dataset`` the :class:`GaitDataset`.
     """
     dataset = GaitDataset(
         _store(store),
@@ -101,7 +110,8 @@ def make_train_loader(
         rank=rank,
         world_size=world_size,
     )
-    return DataLoader(dataset, batch_sampler=sampler, **_loader_kwargs(num_workers, pin_memory, prefetch_factor, True))
+    batches = ReadAhead(sampler, dataset.will_need, read_ahead)
+    return DataLoader(dataset, batch_sampler=batches, **_loader_kwargs(num_workers, pin_memory, prefetch_factor, True))
 
 
 def make_eval_loader(
@@ -117,6 +127,7 @@ def make_eval_loader(
     world_size: int = 1,
     pin_memory: bool = False,
     prefetch_factor: int | None = None,
+    read_ahead: int = 2,
 ) -> DataLoader:
     """Evaluation loader: every selected sequence once, in order, in batches of ``batch_size``.
 
@@ -132,4 +143,5 @@ def make_eval_loader(
         label_map=label_map,
     )
     sampler = InferenceSampler(len(dataset), batch_size, rank=rank, world_size=world_size)
-    return DataLoader(dataset, batch_sampler=sampler, **_loader_kwargs(num_workers, pin_memory, prefetch_factor, False))
+    batches = ReadAhead(sampler, dataset.will_need, read_ahead)
+    return DataLoader(dataset, batch_sampler=batches, **_loader_kwargs(num_workers, pin_memory, prefetch_factor, False))

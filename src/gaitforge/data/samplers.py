@@ -7,13 +7,14 @@ the Triplet Loss for Person Re-Identification" (2017), used for gait since GaitS
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterator
+from collections import deque
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from collections.abc import Sequence as SequenceABC
 from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["InferenceSampler", "SampleKey", "TripletSampler"]
+__all__ = ["InferenceSampler", "ReadAhead", "SampleKey", "TripletSampler"]
 
 
 class SampleKey(NamedTuple):
@@ -169,3 +170,50 @@ class InferenceSampler:
 
     def __len__(self) -> int:
         return math.ceil(len(self.positions) / self.batch_size)
+
+
+class ReadAhead:
+    """A batch sampler that announces the batches to come: when the loader takes batch ``n`` it calls
+    ``hint(batch)`` for batches up to ``n + depth``, so their reads from disk run in the background while batch
+    ``n`` is decoded (``GaitDataset.will_need`` → ``SequenceStore.will_need``: ``posix_fadvise WILLNEED``, which
+    reaches the page cache shared by every process, DataLoader workers included).
+
+    Batches and their order are the wrapped sampler's, unchanged; its other attributes (``state_dict``,
+    ``set_epoch``, ...) are reached through this object.
+
+    Args:
+        batch_sampler: The batch sampler (``TripletSampler``, ``InferenceSampler``, any iterable of batches).
+        hint: Called once per batch, with the batch, ``depth`` batches before the loader takes it.
+        depth: Batches announced ahead (0: none; the wrapper is then a pass-through).
+    """
+
+    def __init__(self, batch_sampler: Iterable[Any], hint: Callable[[Any], None], depth: int = 2) -> None:
+        if depth < 0:
+            raise ValueError(f"ReadAhead: depth is {depth}; expected >= 0")
+        self.batch_sampler, self.hint, self.depth = batch_sampler, hint, depth
+
+    def __iter__(self) -> Iterator[Any]:
+        batches = iter(self.batch_sampler)
+        ahead: deque[Any] = deque()
+        while True:
+            while len(ahead) <= self.depth:
+                batch = next(batches, _END)
+                if batch is _END:
+                    break
+                if self.depth:
+                    self.hint(batch)
+                ahead.append(batch)
+            if not ahead:
+                return
+            yield ahead.popleft()
+
+    def __len__(self) -> int:
+        return len(self.batch_sampler)  # type: ignore[arg-type]
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or "batch_sampler" not in self.__dict__:
+            raise AttributeError(name)
+        return getattr(self.batch_sampler, name)
+
+
+_END = object()

@@ -19,7 +19,7 @@ from typing import Any, overload
 import numpy as np
 
 from gaitforge.data.sequence import Sequence
-from gaitforge.data.store_codec import HEADER_DTYPE, RAW, coded_nbytes, decode_all
+from gaitforge.data.store_codec import ONE_READ_MAX, RAW, coded_nbytes, decode_all, read_coded_batch, worst_case_nbytes
 from gaitforge.data.store_format import (
     INDEX_NAME,
     LABELS,
@@ -112,6 +112,7 @@ class SequenceStore:
         self._maps: dict[str, np.memmap] = {}
         self._handles = FileHandles(self.root, MAX_OPEN_FILES)
         self._fast: dict[str, tuple] = {}  # modality → its checked columns (see _columns_of)
+        self._extent: dict[str, np.ndarray] = {}  # modality → byte extent of each array (see _extents)
         self._pid = os.getpid()
         if verify:
             self.verify()
@@ -120,7 +121,7 @@ class SequenceStore:
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state["_maps"], state["_handles"], state["_fast"] = {}, None, {}
+        state["_maps"], state["_handles"], state["_fast"], state["_extent"] = {}, None, {}, {}
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -332,14 +333,82 @@ class SequenceStore:
         per run of consecutive frames; no memory map), so the reading process's memory stays flat.
         """
         fname, offset, lay, idx, lo, hi, length = self._plan(i, modality, idx)
-        return read_frames(self._handles, fname, offset, lay, idx, lo=lo, hi=hi, length=length)
+        extent = None if lay.codec == RAW else int(self._extents(modality)[self._row(i)])
+        return read_frames(self._handles, fname, offset, lay, idx, lo=lo, hi=hi, length=length, extent=extent)
+
+    def _extents(self, modality: str) -> np.ndarray:
+        """Bytes each array of ``modality`` spans from its offset, int64 ``[N]`` (0 where absent), from the index
+        alone (cached): exact for raw arrays; for compressed ones an upper bound, up to the start of the next array
+        in the same file (or the file's end), at most the codec's worst case. It lets a compressed array be read,
+        frame table and frames together, in one ``pread``, and lets :meth:`will_need` name its bytes."""
+        ext = self._extent.get(modality)
+        if ext is not None:
+            return ext
+        ix = self._index
+        file, offset, layout, length, layouts = self._columns_of(modality)
+        length = length.astype(np.int64)
+        present = layout >= 0
+        fb = np.array([lay.frame_nbytes for lay in layouts] + [0], np.int64)[layout]  # layout -1 → 0
+        ext = np.where(present, length * fb, 0)
+        coded = np.array([lay.codec != RAW for lay in layouts] + [False])[layout] & present
+        scale = int(ix.file_sizes.max()) + 1
+        if coded.any() and len(ix.file_names) * scale < 2**62:  # else: no bound (reads take two preads)
+            keys = [ix.group(m)[0].astype(np.int64) * scale + ix.group(m)[1] for m in ix.modalities]
+            starts = np.unique(np.concatenate([k[ix.group(m)[2] >= 0] for k, m in zip(keys, ix.modalities)]))
+            own = file.astype(np.int64) * scale + offset
+            pos = np.minimum(np.searchsorted(starts, own, side="right"), len(starts) - 1)
+            after = starts[pos]  # the next array's start (any modality), when in the same file
+            end = np.where((after > own) & (after // scale == file), after % scale, ix.file_sizes[file])
+            worst = np.array([worst_case_nbytes(lay, 1) for lay in layouts] + [0], np.int64)[layout] * length
+            ext = np.where(coded, np.minimum(end - offset, worst), ext)
+        elif coded.any():
+            ext = np.where(coded, -1, ext)
+        self._extent[modality] = ext
+        return ext
+
+    def _batch_plan(
+        self, indices: SequenceABC[int], modality: str
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[Any]]:
+        """Rows, file codes, offsets, lengths, layout codes of ``indices`` (vectorised) and the layouts."""
+        ix = self._index
+        rows = np.asarray(indices, np.int64).reshape(-1)
+        rows = np.where(rows < 0, rows + ix.count, rows)
+        bad = np.flatnonzero((rows < 0) | (rows >= ix.count))
+        if bad.size:
+            raise IndexError(
+                f"{self.root}: sequence index {indices[int(bad[0])]} out of range for {ix.count} sequences"
+            )
+        if modality not in ix.modalities:
+            self._locate(int(rows[0]), modality)  # raises the KeyError naming what the sequence has
+        file, offset, layout, length, layouts = self._columns_of(modality)
+        codes = layout[rows]
+        missing = np.flatnonzero(codes < 0)
+        if missing.size:
+            self._locate(int(rows[missing[0]]), modality)  # raises the KeyError
+        return rows, file[rows], offset[rows], length[rows].astype(np.int64), codes, layouts
+
+    def will_need(self, indices: SequenceABC[int], modality: str) -> None:
+        """Tell the kernel that the arrays of ``modality`` of sequences ``indices`` are about to be read
+        (``posix_fadvise WILLNEED`` over each array's bytes, from the index alone). Returns at once; the reads from
+        disk proceed in parallel in the background, so a later :meth:`frames` / :meth:`read_batch` finds the bytes
+        in the page cache. A training loader calls it for the batches after the one being read
+        (:class:`~gaitforge.data.samplers.ReadAhead`). No effect on data already cached."""
+        if not len(indices):
+            return
+        rows, file, offset, _, _, _ = self._batch_plan(indices, modality)
+        ext = self._extents(modality)[rows]
+        names = self._index.file_names
+        for f, o, n in zip(file.tolist(), offset.tolist(), ext.tolist()):
+            if n > 0:
+                self._handles.will_need(names[f], o, n)
 
     def read_batch(
         self,
         indices: SequenceABC[int],
         modality: str,
-        idx: SequenceABC[np.ndarray | Iterable[int]],
+        idx: SequenceABC[np.ndarray | Iterable[int]] | np.ndarray,
         prefetch: bool = True,
+        out: np.ndarray | None = None,
     ) -> np.ndarray:
         """Frames ``idx[b]`` of sequence ``indices[b]`` for a whole batch, read straight into one array
         ``[B, n, *frame_shape]`` (no per-sequence arrays, no stacking); every ``idx[b]`` has the same length ``n``.
@@ -347,36 +416,79 @@ class SequenceStore:
         Args:
             indices: Store indices, ``B`` of them.
             modality: The modality to read.
-            idx: Frame indices per sequence (as in :meth:`frames`).
+            idx: Frame indices per sequence (as in :meth:`frames`), or one int array ``[B, n]``.
             prefetch: First tell the kernel every byte range the batch needs (``posix_fadvise WILLNEED``), so that
                 reads from disk proceed in parallel rather than one sequence at a time.
+            out: Where to write (C-contiguous, ``[B, n, *frame_shape]``, the arrays' dtype), e.g. the numpy view
+                of a tensor in shared memory that a DataLoader worker hands on without a copy; default a new array.
 
         Raises:
-            ValueError: the frame counts or the arrays' frame shapes / dtypes differ within the batch.
+            ValueError: the frame counts or the arrays' frame shapes / dtypes differ within the batch, or ``out``
+                does not fit.
+            IndexError: a frame index outside its sequence.
         """
         if len(indices) != len(idx) or not len(indices):
             raise ValueError(
                 f"read_batch: {len(indices)} indices and {len(idx)} frame index arrays; expected B > 0 of each"
             )
-        plans = [self._plan(i, modality, k) for i, k in zip(indices, idx)]
-        lay, n = plans[0][2], len(plans[0][3])
-        for b, (_, _, lay_b, k, _, _, _) in enumerate(plans):
-            if lay_b != lay or len(k) != n:
+        rows, file, offset, length, codes, layouts = self._batch_plan(indices, modality)
+        counts = [len(k) for k in idx] if not isinstance(idx, np.ndarray) else [idx.shape[-1]] * len(idx)
+        lay = layouts[int(codes[0])]
+        for b, code in enumerate(codes.tolist()):
+            lay_b = layouts[code]
+            if counts[b] != counts[0] or lay_b.dtype != lay.dtype or lay_b.frame_shape != lay.frame_shape:
                 raise ValueError(
-                    f"read_batch: item {b} (sequence {indices[b]}) has {len(k)} frame indices and frames "
-                    f"{lay_b.dtype.str} {list(lay_b.frame_shape)}; expected {n} and {lay.dtype.str} "
+                    f"read_batch: item {b} (sequence {indices[b]}) has {counts[b]} frame indices and frames "
+                    f"{lay_b.dtype.str} {list(lay_b.frame_shape)}; expected {counts[0]} and {lay.dtype.str} "
                     f"{list(lay.frame_shape)} like item 0"
                 )
-        if prefetch and len(plans) > 1:
-            fb = lay.frame_nbytes
-            for fname, offset, _, _, lo, hi, length in plans:
-                if lay.codec == RAW:
-                    self._handles.will_need(fname, offset + lo * fb, (hi - lo) * fb)
-                else:  # sizes unknown before the frame table is read: its table and the start of its frames
-                    self._handles.will_need(fname, offset, length * HEADER_DTYPE.itemsize + hi * fb // 2)
-        out = np.empty((len(plans), n, *lay.frame_shape), lay.dtype)
-        for b, (fname, offset, _, k, lo, hi, length) in enumerate(plans):
-            read_frames(self._handles, fname, offset, lay, k, out[b], lo, hi, length)
+        frames_idx = np.asarray(idx, np.int64)
+        if frames_idx.ndim != 2:
+            raise ValueError(f"read_batch: idx has shape {frames_idx.shape}; expected [B, n] frame indices")
+        n = frames_idx.shape[1]
+        shape = (len(rows), n, *lay.frame_shape)
+        if out is None:
+            out = np.empty(shape, lay.dtype)
+        elif out.shape != shape or out.dtype != lay.dtype or not out.flags.c_contiguous:
+            raise ValueError(
+                f"read_batch: out is {out.dtype.str} {list(out.shape)}"
+                f"{'' if out.flags.c_contiguous else ' (not C-contiguous)'}; expected C-contiguous "
+                f"{lay.dtype.str} {list(shape)}"
+            )
+        if not n:
+            return out
+        lo, hi = frames_idx.min(axis=1), frames_idx.max(axis=1) + 1
+        bad = np.flatnonzero((lo < 0) | (hi > length))
+        if bad.size:
+            b = int(bad[0])
+            raise IndexError(
+                f"{self.root}: sequence {self._index.key(int(rows[b]))!r} has {int(length[b])} frames; "
+                f"frame indices {int(lo[b])}..{int(hi[b]) - 1} requested (batch item {b})"
+            )
+        coded = [layouts[c].codec != RAW for c in codes.tolist()]
+        ext = self._extents(modality)[rows] if any(coded) else np.zeros(len(rows), np.int64)
+        names = self._index.file_names
+        if prefetch and len(rows) > 1:
+            for b in range(len(rows)):
+                fb = layouts[int(codes[b])].frame_nbytes
+                start, nbytes = (0, int(ext[b])) if coded[b] else (int(lo[b]) * fb, int(hi[b] - lo[b]) * fb)
+                if nbytes > 0:
+                    self._handles.will_need(names[int(file[b])], int(offset[b]) + start, nbytes)
+        together = np.array(coded) & (ext > 0) & (ext <= ONE_READ_MAX)  # coded, bounded: decoded as one batch
+        if together.any():
+            sel = np.flatnonzero(together)
+            part = out if together.all() else np.empty((len(sel), *shape[1:]), lay.dtype)
+            read_coded_batch(
+                self._handles, [names[f] for f in file[sel].tolist()], offset[sel].tolist(), length[sel], ext[sel],
+                [layouts[c].codec for c in codes[sel].tolist()], frames_idx[sel], part,
+            )  # fmt: skip
+            if part is not out:
+                out[sel] = part
+        for b in np.flatnonzero(~together).tolist():
+            read_frames(
+                self._handles, names[int(file[b])], int(offset[b]), layouts[int(codes[b])], frames_idx[b], out[b],
+                int(lo[b]), int(hi[b]), int(length[b]), int(ext[b]) if coded[b] and ext[b] > 0 else None,
+            )  # fmt: skip
         return out
 
     def verify(self) -> None:

@@ -28,7 +28,17 @@ if TYPE_CHECKING:
     from gaitforge.data.store_format import Layout
     from gaitforge.data.store_reads import FileHandles
 
-__all__ = ["CODECS", "RAW", "coded_nbytes", "decode_all", "encode_frames", "read_coded_frames"]
+__all__ = [
+    "CODECS",
+    "ONE_READ_MAX",
+    "RAW",
+    "coded_nbytes",
+    "decode_all",
+    "encode_frames",
+    "read_coded_batch",
+    "read_coded_frames",
+    "worst_case_nbytes",
+]
 
 RAW = "raw"
 HEADER_DTYPE = np.dtype("<u4")
@@ -68,14 +78,30 @@ def encode_frames(arr: np.ndarray, codec: str) -> bytes:
     return ends.astype(HEADER_DTYPE).tobytes() + b"".join(blocks)
 
 
-def _header(handles: FileHandles, fname: str, offset: int, length: int) -> np.ndarray:
-    ends = np.empty(length, HEADER_DTYPE)
-    handles.read_into(fname, ends, offset)
-    if length and (np.any(np.diff(ends.astype(np.int64)) < 0)):
+def worst_case_nbytes(layout: Layout, length: int) -> int:
+    """The most bytes a coded array of ``length`` frames can take: its frame table and LZ4's bound per frame
+    (``n + n / 255 + 16``, ``LZ4_compressBound``)."""
+    fb = layout.frame_nbytes
+    return length * (HEADER_DTYPE.itemsize + fb + fb // 255 + 16)
+
+
+#: A coded array whose extent (see :func:`read_coded_frames`) is at most this many bytes is read in one ``pread``.
+ONE_READ_MAX = 1 << 20
+
+
+def _check_ends(ends: np.ndarray, handles: FileHandles, fname: str, offset: int) -> np.ndarray:
+    ends = ends.astype(np.int64)
+    if len(ends) and (ends[0] < 0 or np.any(ends[1:] < ends[:-1])):
         raise StoreFormatError(
             f"{handles.root / fname}: the frame table at byte {offset} is not increasing (corrupt coded array)"
         )
-    return ends.astype(np.int64)
+    return ends
+
+
+def _header(handles: FileHandles, fname: str, offset: int, length: int) -> np.ndarray:
+    ends = np.empty(length, HEADER_DTYPE)
+    handles.read_into(fname, ends, offset)
+    return _check_ends(ends, handles, fname, offset)
 
 
 def coded_nbytes(handles: FileHandles, fname: str, offset: int, length: int) -> int:
@@ -94,23 +120,37 @@ def read_coded_frames(
     out: np.ndarray,
     lo: int,
     hi: int,
+    extent: int | None = None,
 ) -> np.ndarray:
     """Decode frames ``idx`` (in ``lo..hi-1``) of a coded array into ``out`` ``[len(idx), *frame_shape]``.
 
-    Two reads: the frame table, then the compressed span of frames ``lo..hi-1`` (compressed spans are small, so
-    one read of the span beats one read per frame).
+    ``extent``: how many bytes from ``offset`` the array can span at most (known from the index alone, see
+    ``SequenceStore``); when given and small, the frame table and the frames come in one read. Otherwise two
+    reads: the frame table, then the compressed span of frames ``lo..hi-1``.
     """
-    ends = _header(handles, fname, offset, length)
-    base = offset + length * HEADER_DTYPE.itemsize
-    start = int(ends[lo - 1]) if lo > 0 else 0
-    span = np.empty(int(ends[hi - 1]) - start, np.uint8)
-    handles.read_into(fname, span, base + start)
-    fb = layout.frame_nbytes
     if not out.flags.c_contiguous:
         raise ValueError("read_coded_frames: out must be C-contiguous")
+    head = length * HEADER_DTYPE.itemsize
+    if extent is not None and head < extent <= ONE_READ_MAX:
+        whole = np.empty(extent, np.uint8)
+        handles.read_into(fname, whole, offset)
+        ends = _check_ends(whole[:head].view(HEADER_DTYPE), handles, fname, offset)
+        if head + int(ends[-1]) > extent:
+            raise StoreFormatError(
+                f"{handles.root / fname}: the frame table at byte {offset} gives {head + int(ends[-1])} bytes; the "
+                f"array can span at most {extent} (up to the next array or the end of the file): corrupt coded array"
+            )
+        start, lo = 0, 0  # every frame is at hand: index frames from 0
+        span = whole[head:]
+    else:
+        ends = _header(handles, fname, offset, length)
+        start = int(ends[lo - 1]) if lo > 0 else 0
+        span = np.empty(int(ends[hi - 1]) - start, np.uint8)
+        handles.read_into(fname, span, offset + head + start)
+    fb = layout.frame_nbytes
     dest = memoryview(out.reshape(-1).view(np.uint8))  # frame j: bytes [j * fb, (j + 1) * fb)
     buf = memoryview(span)
-    bounds = [0, *(ends[lo:hi] - start).tolist()]  # bounds[k - lo], bounds[k - lo + 1]: frame k within the span
+    bounds = [0, *(ends[lo:hi] - start).tolist()]  # frame k: bytes [bounds[k - lo], bounds[k - lo + 1]) of span
     decompress = lz4_block.decompress
     for j, k in enumerate((idx - lo).tolist()):
         try:
@@ -127,6 +167,66 @@ def read_coded_frames(
             )
         dest[j * fb : (j + 1) * fb] = frame
     return out
+
+
+def read_coded_batch(
+    handles: FileHandles,
+    fnames: list[str],
+    offsets: list[int],
+    lengths: np.ndarray,
+    extents: np.ndarray,
+    codecs: list[str],
+    idx: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Frames ``idx[b]`` (int64 ``[B, n]``, in range) of ``B`` coded arrays into ``out[b]`` (C-contiguous
+    ``[B, n, *frame_shape]``), array ``b`` at ``offsets[b]`` in ``fnames[b]``, ``lengths[b]`` frames, at most
+    ``extents[b]`` bytes long (``SequenceStore``'s bound; every one > its frame table).
+
+    One ``pread`` per array into one buffer, the frame tables checked and the frames located for the whole batch
+    at once (numpy), then one LZ4 call per frame: the Python work per frame is the decode call alone.
+    """
+    n_arrays, n = idx.shape
+    fb = out.itemsize * int(np.prod(out.shape[2:], dtype=np.int64))
+    lengths, extents = lengths.astype(np.int64), extents.astype(np.int64)
+    base = np.zeros(n_arrays + 1, np.int64)
+    np.cumsum(extents, out=base[1:])
+    buf = handles.scratch(int(base[-1]))
+    for b in range(n_arrays):
+        handles.read_into(fnames[b], buf[base[b] : base[b + 1]], offsets[b])
+    head = lengths * HEADER_DTYPE.itemsize
+    ends = np.concatenate([buf[base[b] : base[b] + head[b]].view(HEADER_DTYPE) for b in range(n_arrays)])
+    ends = ends.astype(np.int64)
+    first = np.zeros(n_arrays, np.int64)  # where each array's table starts in ``ends``
+    np.cumsum(lengths[:-1], out=first[1:])
+    prev = np.empty_like(ends)
+    prev[1:] = ends[:-1]
+    prev[first] = 0
+    last = ends[first + lengths - 1]
+    bad = np.flatnonzero(np.logical_or.reduceat(ends < prev, first) | (head + last > extents))
+    if bad.size:
+        b = int(bad[0])
+        raise StoreFormatError(
+            f"{handles.root / fnames[b]}: the frame table at byte {offsets[b]} is not increasing or gives "
+            f"{int(head[b] + last[b])} bytes where the array can span at most {int(extents[b])} (corrupt coded array)"
+        )
+    rows = first[:, None] + idx
+    stop = ends[rows]
+    start = np.where(idx > 0, ends[rows - 1], 0)
+    data = (base[:-1] + head)[:, None]  # where each array's frames start in ``buf``
+    starts, stops = (start + data).ravel().tolist(), (stop + data).ravel().tolist()
+    src, dest = memoryview(buf), memoryview(out.reshape(-1).view(np.uint8))
+    decompress = lz4_block.decompress
+    j = 0
+    try:
+        for j, (a, z) in enumerate(zip(starts, stops)):
+            dest[j * fb : (j + 1) * fb] = decompress(src[a:z], fb)
+    except Exception as exc:  # LZ4BlockError: corrupt block; ValueError: decoded to another size
+        b, k = divmod(j, n)
+        raise StoreFormatError(
+            f"{handles.root / fnames[b]}: frame {int(idx[b, k])} of the {codecs[b]} array at byte {offsets[b]} "
+            f"does not decode to {fb} bytes ({exc})"
+        ) from exc
 
 
 def decode_all(handles: FileHandles, fname: str, offset: int, layout: Layout, length: int) -> np.ndarray:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,15 @@ class FileHandles:
     def __init__(self, root: Path, limit: int) -> None:
         self.root, self.limit = root, limit
         self._fds: dict[str, int] = {}
+        self._local = threading.local()  # per-thread scratch buffer
+
+    def scratch(self, nbytes: int) -> np.ndarray:
+        """A uint8 ``[nbytes]`` work buffer of this thread, reused by later calls (its contents do not survive
+        them): a batch read does not allocate (and page-fault in) megabytes each time."""
+        buf = getattr(self._local, "buf", None)
+        if buf is None or len(buf) < nbytes:
+            buf = self._local.buf = np.empty(max(nbytes, 2 * len(buf) if buf is not None else 0), np.uint8)
+        return buf[:nbytes]
 
     def fd(self, name: str) -> int:
         fd = self._fds.pop(name, None)
@@ -100,11 +110,12 @@ def read_frames(
     lo: int | None = None,
     hi: int | None = None,
     length: int | None = None,
+    extent: int | None = None,
 ) -> np.ndarray:
     """Frames ``idx`` (int64 ``[n]``, in range, any order, repeats allowed) of the array at ``offset`` in ``fname``,
     into ``out`` (C-contiguous ``[n, *frame_shape]`` of the layout's dtype; a new array by default). ``lo``, ``hi``:
     ``idx.min()``, ``idx.max() + 1`` when the caller has them. ``length``: the array's frame count (needed when
-    the layout is compressed)."""
+    the layout is compressed); ``extent``: the most bytes the compressed array can span (one read instead of two)."""
     if out is None:
         out = np.empty((len(idx), *layout.frame_shape), layout.dtype)
     if not len(idx):
@@ -115,7 +126,7 @@ def read_frames(
     if layout.codec != RAW:
         if length is None:
             raise ValueError(f"read_frames: {fname} holds {layout.codec} arrays; their frame count is needed")
-        return read_coded_frames(handles, fname, offset, layout, length, idx, out, lo, hi)
+        return read_coded_frames(handles, fname, offset, layout, length, idx, out, lo, hi, extent)
     if hi - lo <= SPAN_FACTOR * len(idx):  # dense picks: one read of the span, then a gather
         if hi - lo == len(idx) and (idx[0] == lo) and bool(np.all(np.diff(idx) == 1)):
             handles.read_into(fname, out, offset + lo * fb)  # consecutive frames: straight into the output
