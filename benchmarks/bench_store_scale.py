@@ -1,24 +1,36 @@
 """The sequence store at scale: training-style reads from gaitforge's store vs the field's one pickle per sequence.
 
 The same synthetic sequences (uint8 64×44 silhouettes, 60–120 frames, every sequence distinct in bytes; frames
-drawn from a small pool rendered by ``gaitforge.synth``) are stored twice (both layouts at once when they fit in
-``--disk-budget-gib``, and then the rounds alternate between readers; else one layout after the other):
+drawn from a small pool rendered by ``gaitforge.synth``) are stored in several layouts (all at once when they fit
+in ``--disk-budget-gib``, and then the rounds alternate between readers; else one layout after the other):
 
 * ``pickle``: the field's layout ``root/<subject>/<type>/<view>/<view>.pkl``; a reader unpickles the whole sequence
   and keeps 30 sampled frames;
-* ``store``: a gaitforge store written by 2 worker processes into part stores merged at the end; a reader reads
-  only the 30 sampled frames (``SequenceStore.frames``, one item at a time like the pickle reader, and
-  ``SequenceStore.read_batch``, a whole batch per call).
+* ``store`` / ``store_lz4`` / ``store_lz4hc``: a gaitforge store (frames raw, or each frame an LZ4 / LZ4-HC block)
+  written by 2 worker processes into part stores merged at the end; a reader reads only the 30 sampled frames.
+
+A reader is a layout and a way to read it:
+
+* ``pickle``: the field's loader, one file per item;
+* ``pickle_ra``: the same, with the read-ahead the store readers get (each file of the coming batches announced to
+  the kernel, ``posix_fadvise WILLNEED``): what that trick alone gives the field's layout;
+* ``store``: ``SequenceStore.frames``, one item at a time;
+* ``<layout>_batch``: ``SequenceStore.read_batch``, a whole batch per call (its byte ranges announced together);
+* ``<layout>_ra``: ``read_batch``, and the batches after the current one announced ahead
+  (:class:`gaitforge.data.ReadAhead`, ``--read-ahead`` batches), as ``make_train_loader`` does.
 
 Each reader runs in its own subprocess (so that peak memory does not mix) through a DataLoader, in-process
 (``workers 0``) and with 2 workers, over the same random (index, seed) order as a training sampler draws
 (``fixed_unordered``, 30 frames, batches of 32): first with the reader's files evicted from the page cache
-(``cold``), then the same batches again (``warm``). Peak RSS is ``VmHWM`` of the reading process (and, with
-workers, of the largest worker). The index is also measured alone at 1M records (sparse data files; nothing
-read but the index), against the schema-1 JSON index at 100k records.
+(``cold``), then the same batches again (``warm``). Every reader builds its batch tensor the same way: in a worker
+in shared memory, from a :class:`gaitforge.data.batch_pool.SharedBatchPool` (``--no-pool``: a new segment per
+batch, as torch's ``default_collate``). Peak RSS is ``VmHWM`` of the reading process (and, with workers, of the
+largest worker). Sweeps read whole epochs (every sequence once, random order), twice, from evicted files. The
+index is also measured alone at 1M records (sparse data files; nothing read but the index), against the schema-1
+JSON index at 100k records.
 
 Prints one JSON object and writes it to ``--json``. Data lives under ``--root`` and is deleted at the end unless
-``--keep`` (which keeps both layouts at once: twice the disk). Usage::
+``--keep`` (which keeps every layout at once). Usage::
 
     nice -n 10 python benchmarks/bench_store_scale.py --json out.json [--scales 10000 100000] [--keep]
 """

@@ -1,4 +1,5 @@
-"""DDP under torchrun: two gloo processes on CPU take the same steps as one process on the same global batch.
+"""DDP under torchrun: two gloo processes on CPU take the same steps as one process on the same global batch, whether
+they are started by one torchrun or by two (two nodes, here on one host).
 
 One torchrun launch (``python -m torch.distributed.run --standalone --nproc_per_node=2 -m tests.engine.test_distributed
 SPEC``, this file as the worker) trains, resumes, evaluates and exercises the collectives; the tests compare what it
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -68,6 +70,8 @@ def _worker(spec_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text())
     out, store = Path(spec["out"]), Path(spec["store"])
     rank = int(os.environ["RANK"])
+    if spec.get("mode") == "nodes":
+        return _node_worker(out, store, rank)
     saved: list[str] = []
     real_save = trainer_module.save_checkpoint
 
@@ -131,6 +135,19 @@ def _worker(spec_path: str) -> None:
     (out / f"rank{rank}.json").write_text(json.dumps(record))
 
 
+def _node_worker(out: Path, store: Path, rank: int) -> None:
+    """One process of a two-node launch: the straight training run, and what torchrun told the process."""
+    import gaitforge.engine.trainer as trainer_module
+
+    trainer_module.build_model_for = _float64(trainer_module.build_model_for)  # type: ignore[assignment]
+    train(micro_config(store, iterations=ITERATIONS), out / "run", progress=False)
+    with distributed() as ctx:
+        names = gather_objects(f"r{rank}", dst=None)
+    env = {k: os.environ.get(k) for k in _TORCHRUN_ENV if k not in ("MASTER_ADDR", "MASTER_PORT")}
+    record = {"env": env, "ctx": [ctx.rank, ctx.world_size, ctx.backend, str(ctx.device)], "names": names}
+    (out / f"rank{rank}.json").write_text(json.dumps(record))
+
+
 if __name__ == "__main__":  # started by torchrun
     _worker(sys.argv[1])
     sys.exit(0)
@@ -149,6 +166,38 @@ def ddp_out(micro_world: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     cmd += ["-m", "tests.engine.test_distributed", str(spec)]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, f"torchrun failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"
+    return out
+
+
+@pytest.fixture(scope="module")
+def nodes_out(micro_world: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two torchrun agents, as on two machines (``--nnodes=2``, ``--node_rank`` 0 and 1, one process each, a
+    fixed master), here both on this host."""
+    out = tmp_path_factory.mktemp("nodes")
+    spec = out / "spec.json"
+    spec.write_text(json.dumps({"out": str(out), "store": str(micro_world), "mode": "nodes"}))
+    env = {k: v for k, v in os.environ.items() if k not in _TORCHRUN_ENV}
+    env.update(OMP_NUM_THREADS="1", PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    procs = []
+    for node in (0, 1):
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes=2", f"--node_rank={node}"]
+        cmd += ["--nproc_per_node=1", "--master_addr=127.0.0.1", f"--master_port={port}"]
+        cmd += ["-m", "tests.engine.test_distributed", str(spec)]
+        log = open(out / f"node{node}.log", "w")  # noqa: SIM115 - closed below
+        procs.append((subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT), log))
+    codes = []
+    for proc, log in procs:
+        try:
+            codes.append(proc.wait(timeout=240))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            codes.append(proc.wait())
+        log.close()
+    logs = "\n".join((out / f"node{n}.log").read_text()[-4000:] for n in (0, 1))
+    assert codes == [0, 0], f"two-node torchrun failed ({codes}):\n{logs}"
     return out
 
 
@@ -185,6 +234,16 @@ def test_two_processes_reach_the_one_process_weights(ddp_out: Path, single_out: 
     np.testing.assert_allclose(_losses(ddp_out / "ddp"), _losses(single_out / "run"), rtol=1e-9)
     # negative control: per-rank BatchNorm statistics (3 samples instead of 6) move the weights far beyond the tolerance
     assert _max_diff(single, _weights(ddp_out / "ddp_nosync")) > 1e-2
+
+
+def test_two_nodes_reach_the_one_process_weights(nodes_out: Path, single_out: Path) -> None:
+    ranks = [json.loads((nodes_out / f"rank{r}.json").read_text()) for r in range(2)]
+    for r, record in enumerate(ranks):  # global rank from the node rank; local rank 0 on each node
+        assert record["env"] == {"RANK": str(r), "LOCAL_RANK": "0", "WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "1",
+                                 "GROUP_RANK": str(r)}  # fmt: skip
+        assert record["ctx"] == [r, 2, "gloo", "cpu"] and record["names"] == ["r0", "r1"]
+    assert _max_diff(_weights(single_out / "run"), _weights(nodes_out / "run")) <= WEIGHT_ATOL
+    np.testing.assert_allclose(_losses(nodes_out / "run"), _losses(single_out / "run"), rtol=1e-9)
 
 
 def test_resume_under_ddp_is_exact(ddp_out: Path) -> None:

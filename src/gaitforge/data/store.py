@@ -19,7 +19,8 @@ from typing import Any, overload
 import numpy as np
 
 from gaitforge.data.sequence import Sequence
-from gaitforge.data.store_codec import ONE_READ_MAX, RAW, coded_nbytes, decode_all, read_coded_batch, worst_case_nbytes
+from gaitforge.data.store_batch import array_extents, read_rows
+from gaitforge.data.store_codec import RAW, coded_nbytes, decode_all
 from gaitforge.data.store_format import (
     INDEX_NAME,
     LABELS,
@@ -337,33 +338,12 @@ class SequenceStore:
         return read_frames(self._handles, fname, offset, lay, idx, lo=lo, hi=hi, length=length, extent=extent)
 
     def _extents(self, modality: str) -> np.ndarray:
-        """Bytes each array of ``modality`` spans from its offset, int64 ``[N]`` (0 where absent), from the index
-        alone (cached): exact for raw arrays; for compressed ones an upper bound, up to the start of the next array
-        in the same file (or the file's end), at most the codec's worst case. It lets a compressed array be read,
-        frame table and frames together, in one ``pread``, and lets :meth:`will_need` name its bytes."""
+        """Bytes each array of ``modality`` spans from its offset (cached; see
+        :func:`~gaitforge.data.store_batch.array_extents`)."""
         ext = self._extent.get(modality)
-        if ext is not None:
-            return ext
-        ix = self._index
-        file, offset, layout, length, layouts = self._columns_of(modality)
-        length = length.astype(np.int64)
-        present = layout >= 0
-        fb = np.array([lay.frame_nbytes for lay in layouts] + [0], np.int64)[layout]  # layout -1 → 0
-        ext = np.where(present, length * fb, 0)
-        coded = np.array([lay.codec != RAW for lay in layouts] + [False])[layout] & present
-        scale = int(ix.file_sizes.max()) + 1
-        if coded.any() and len(ix.file_names) * scale < 2**62:  # else: no bound (reads take two preads)
-            keys = [ix.group(m)[0].astype(np.int64) * scale + ix.group(m)[1] for m in ix.modalities]
-            starts = np.unique(np.concatenate([k[ix.group(m)[2] >= 0] for k, m in zip(keys, ix.modalities)]))
-            own = file.astype(np.int64) * scale + offset
-            pos = np.minimum(np.searchsorted(starts, own, side="right"), len(starts) - 1)
-            after = starts[pos]  # the next array's start (any modality), when in the same file
-            end = np.where((after > own) & (after // scale == file), after % scale, ix.file_sizes[file])
-            worst = np.array([worst_case_nbytes(lay, 1) for lay in layouts] + [0], np.int64)[layout] * length
-            ext = np.where(coded, np.minimum(end - offset, worst), ext)
-        elif coded.any():
-            ext = np.where(coded, -1, ext)
-        self._extent[modality] = ext
+        if ext is None:
+            file, offset, layout, length, layouts = self._columns_of(modality)
+            ext = self._extent[modality] = array_extents(self._index, file, offset, layout, length, layouts)
         return ext
 
     def _batch_plan(
@@ -465,30 +445,9 @@ class SequenceStore:
                 f"{self.root}: sequence {self._index.key(int(rows[b]))!r} has {int(length[b])} frames; "
                 f"frame indices {int(lo[b])}..{int(hi[b]) - 1} requested (batch item {b})"
             )
-        coded = [layouts[c].codec != RAW for c in codes.tolist()]
-        ext = self._extents(modality)[rows] if any(coded) else np.zeros(len(rows), np.int64)
-        names = self._index.file_names
-        if prefetch and len(rows) > 1:
-            for b in range(len(rows)):
-                fb = layouts[int(codes[b])].frame_nbytes
-                start, nbytes = (0, int(ext[b])) if coded[b] else (int(lo[b]) * fb, int(hi[b] - lo[b]) * fb)
-                if nbytes > 0:
-                    self._handles.will_need(names[int(file[b])], int(offset[b]) + start, nbytes)
-        together = np.array(coded) & (ext > 0) & (ext <= ONE_READ_MAX)  # coded, bounded: decoded as one batch
-        if together.any():
-            sel = np.flatnonzero(together)
-            part = out if together.all() else np.empty((len(sel), *shape[1:]), lay.dtype)
-            read_coded_batch(
-                self._handles, [names[f] for f in file[sel].tolist()], offset[sel].tolist(), length[sel], ext[sel],
-                [layouts[c].codec for c in codes[sel].tolist()], frames_idx[sel], part,
-            )  # fmt: skip
-            if part is not out:
-                out[sel] = part
-        for b in np.flatnonzero(~together).tolist():
-            read_frames(
-                self._handles, names[int(file[b])], int(offset[b]), layouts[int(codes[b])], frames_idx[b], out[b],
-                int(lo[b]), int(hi[b]), int(length[b]), int(ext[b]) if coded[b] and ext[b] > 0 else None,
-            )  # fmt: skip
+        lays = [layouts[c] for c in codes.tolist()]
+        ext = self._extents(modality)[rows] if any(x.codec != RAW for x in lays) else np.zeros(len(rows), np.int64)
+        read_rows(self._handles, self._index.file_names, file, offset, length, lays, ext, frames_idx, out, prefetch)
         return out
 
     def verify(self) -> None:

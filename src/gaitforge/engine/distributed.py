@@ -18,6 +18,7 @@ Data parallelism itself: Li et al., "PyTorch Distributed: Experiences on Acceler
 from __future__ import annotations
 
 import atexit
+import gc
 import logging
 import os
 from collections.abc import Callable, Iterator, Mapping
@@ -222,9 +223,13 @@ def distributed(backend: str = "auto", device: str = "auto", timeout_s: float = 
 def shutdown() -> None:
     """Destroy the process group :func:`distributed` created (runs at interpreter exit).
 
-    The process cannot reliably join another default group afterwards.
+    The process cannot reliably join another default group afterwards. Unreachable objects that still hold the
+    group (a DDP model in a reference cycle) are collected first: a group whose last holder is only freed during
+    interpreter teardown can take the process down there with ``terminate called without an active exception``
+    (SIGABRT, seen in about one launch in five on torch 2.13 with gloo), after all the work is done.
     """
     if _STATE["owned"] and dist.is_initialized():
+        gc.collect()
         dist.destroy_process_group()
     _STATE["owned"] = False
 
