@@ -17,7 +17,9 @@ A reader is a layout and a way to read it:
 * ``store``: ``SequenceStore.frames``, one item at a time;
 * ``<layout>_batch``: ``SequenceStore.read_batch``, a whole batch per call (its byte ranges announced together);
 * ``<layout>_ra``: ``read_batch``, and the batches after the current one announced ahead
-  (:class:`gaitforge.data.ReadAhead`, ``--read-ahead`` batches), as ``make_train_loader`` does.
+  (:class:`gaitforge.data.ReadAhead`, ``--read-ahead`` batches), as ``make_train_loader`` does;
+* ``<layout>_loader``: what ``make_train_loader`` builds (``GaitDataset`` without transforms, ``collate_samples``
+  with a ``SharedBatchPool``, ``ReadAhead``), batches of ``Batch`` objects.
 
 Each reader runs in its own subprocess (so that peak memory does not mix) through a DataLoader, in-process
 (``workers 0``) and with 2 workers, over the same random (index, seed) order as a training sampler draws
@@ -46,6 +48,7 @@ import shutil
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -147,7 +150,7 @@ SIZE_OF = {"store_lz4": 0.35, "store_lz4hc": 0.25}
 def kind_of(reader: str) -> str:
     """The layout a reader reads: ``pickle``, ``store``, ``store_lz4`` or ``store_lz4hc`` (a reader is a layout
     and a mode: ``_batch`` reads a batch per call, ``_ra`` does too and announces the batches ahead)."""
-    return reader.removesuffix("_batch").removesuffix("_ra")
+    return reader.removesuffix("_batch").removesuffix("_ra").removesuffix("_loader")
 
 
 def _du(root: Path) -> int:
@@ -178,7 +181,7 @@ def read_main(args: argparse.Namespace) -> None:
     import torch
     from torch.utils.data import DataLoader, Dataset, get_worker_info
 
-    from gaitforge.data import FrameSampler, ReadAhead, SequenceStore
+    from gaitforge.data import FrameSampler, GaitDataset, ReadAhead, SampleKey, SequenceStore, collate_samples
     from gaitforge.data.batch_pool import SharedBatchPool, shared_buffer
 
     torch.set_num_threads(1)
@@ -264,14 +267,25 @@ def read_main(args: argparse.Namespace) -> None:
         picks = rng.integers(0, count, (args.samples // args.batch, args.batch))
     batches = [[(int(n), b * args.batch + j) for j, n in enumerate(row)] for b, row in enumerate(picks)]
     t0 = time.perf_counter()
-    ds = PickleReader() if kind_of(args.reader) == "pickle" else StoreReader(args.reader.endswith(("_batch", "_ra")))
-    order = ReadAhead(batches, ds.will_need, args.read_ahead) if args.reader.endswith("_ra") else batches
+    if args.reader.endswith("_loader"):  # what make_train_loader builds: GaitDataset, collate_samples, ReadAhead
+        ds = GaitDataset(SequenceStore(root), frame_sampler=sampler, transform=None)
+        batches = [[SampleKey(n, seed, j) for j, (n, seed) in enumerate(row)] for row in batches]
+        collate = partial(collate_samples, pool=pool)
+        order = ReadAhead(batches, ds.will_need, args.read_ahead)
+    elif kind_of(args.reader) == "pickle":
+        ds = PickleReader()
+    else:
+        ds = StoreReader(args.reader.endswith(("_batch", "_ra")))
+    if args.reader.endswith("_ra"):
+        order = ReadAhead(batches, ds.will_need, args.read_ahead)
+    elif not args.reader.endswith("_loader"):
+        order = batches
     out: dict = {"setup_seconds": round(time.perf_counter() - t0, 3), "rss_after_setup_mb": _status_kib("VmRSS") >> 10}
     worker_peak = 0
     for phase in ("cold", "warm") if not args.sweep else ("epoch1", "epoch2"):  # the parent evicted the files
         loader = DataLoader(ds, batch_sampler=order, collate_fn=collate, num_workers=workers)
         it = iter(loader)
-        x, _ = next(it)  # excluded: worker start-up
+        x = _frames(next(it))  # excluded: worker start-up
         t0 = time.perf_counter()
         for k, _ in enumerate(it, start=2):
             if workers and k == len(batches) - 1:  # workers still alive: their peaks
@@ -285,6 +299,11 @@ def read_main(args: argparse.Namespace) -> None:
     if workers:
         out["peak_rss_worker_mb"] = worker_peak >> 10
     print(json.dumps(out))
+
+
+def _frames(batch: object) -> object:
+    """The frame tensor of a batch: ``(x, y)`` from the benchmark's collate, or a gaitforge ``Batch``."""
+    return batch.inputs["sil"] if hasattr(batch, "inputs") else batch[0]
 
 
 class _Ready:
