@@ -43,6 +43,15 @@ def _write(root: Path, seqs: list[Sequence], **kw) -> SequenceStore:
     return SequenceStore(root)
 
 
+def _raw_then_lz4(root: Path, seqs: list[Sequence], raw: int) -> SequenceStore:
+    """A store whose first ``raw`` sequences are raw and the others appended with lz4."""
+    _write(root, seqs[:raw])
+    with StoreWriter(root, append=True, codec="lz4") as w:
+        for s in seqs[raw:]:
+            w.add(s)
+    return SequenceStore(root)
+
+
 def test_codec_names_agree_with_the_format() -> None:
     assert tuple(CODECS) == FRAME_CODECS
 
@@ -81,10 +90,7 @@ def test_silhouettes_take_less_space(tmp_path: Path) -> None:
 
 def test_appending_with_another_codec_and_merging_keep_both_layouts(tmp_path: Path) -> None:
     seqs = _seqs(8)
-    _write(tmp_path / "a", seqs[:4])
-    with StoreWriter(tmp_path / "a", append=True, codec="lz4") as w:
-        for s in seqs[4:]:
-            w.add(s)
+    _raw_then_lz4(tmp_path / "a", seqs, 4)
     _write(tmp_path / "b", [Sequence("900", "nm-01", "000", seqs[0].modalities)], codec="lz4hc")
     merge_stores([tmp_path / "a", tmp_path / "b"], tmp_path / "m")
     store = SequenceStore(tmp_path / "m", verify=True)
@@ -185,11 +191,7 @@ def test_a_frame_table_beyond_the_array_extent_is_reported(tmp_path: Path) -> No
 
 def test_read_batch_over_mixed_codecs_and_into_a_given_array(tmp_path: Path) -> None:
     seqs = _seqs(6)
-    _write(tmp_path / "a", seqs[:3])
-    with StoreWriter(tmp_path / "a", append=True, codec="lz4") as w:
-        for s in seqs[3:]:
-            w.add(s)
-    store = SequenceStore(tmp_path / "a")
+    store = _raw_then_lz4(tmp_path / "a", seqs, 3)
     rows, idx = [0, 4, 2, 5], [[0, 1, 4], [4, 4, 0], [2, 1, 0], [0, 3, 4]]
     out = np.full((4, 3, 32, 22), 7, np.uint8)
     got = store.read_batch(rows, "sil", idx, out=out)
