@@ -87,3 +87,18 @@ def test_in_the_main_process_a_buffer_is_reused_only_once_nothing_uses_it() -> N
     assert pool.allocations == 2
     with pytest.raises(ValueError, match="slots=0"):
         SharedBatchPool(workers=2, slots=0)
+
+
+def test_pool_works_with_spawned_workers() -> None:
+    pool = SharedBatchPool(workers=1, slots=3)
+    order = [[b, b] for b in range(12)]
+    loader = DataLoader(
+        _Fill(), batch_sampler=order, collate_fn=partial(_collate, pool=pool), num_workers=1,
+        multiprocessing_context="spawn",
+    )  # fmt: skip
+    allocations = []
+    for b, (x, fresh) in enumerate(loader):
+        assert x[:, 0].tolist() == [b, b]
+        allocations.append(fresh)
+        del x
+    assert max(allocations) <= 3
