@@ -18,207 +18,16 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 from typing import Any
 
-import yaml
+from gaitforge.interop import opengait_tables as peer
+from gaitforge.interop.opengait_report import ConversionResult, ReportEntry
+from gaitforge.interop.opengait_tables import PEER_DEFAULTS
 
 __all__ = ["PEER_DEFAULTS", "ConversionResult", "ReportEntry", "convert_opengait_config"]
 
 logger = logging.getLogger(__name__)
-
-#: The peer's ``configs/default.yaml``; a config file is merged over it (mappings recursively, the rest replaced).
-PEER_DEFAULTS: dict[str, Any] = {
-    "data_cfg": {
-        "dataset_name": "CASIA-B",
-        "dataset_root": "your_path",
-        "num_workers": 1,
-        "dataset_partition": "./datasets/CASIA-B/CASIA-B.json",
-        "remove_no_gallery": False,
-        "cache": False,
-        "test_dataset_name": "CASIA-B",
-    },
-    "evaluator_cfg": {
-        "enable_float16": False,
-        "restore_ckpt_strict": True,
-        "restore_hint": 80000,
-        "save_name": "tmp",
-        "eval_func": "evaluate_indoor_dataset",
-        "sampler": {"batch_size": 4, "sample_type": "all_ordered", "type": "InferenceSampler"},
-        "transform": [{"type": "BaseSilCuttingTransform"}],
-        "metric": "euc",
-        "cross_view_gallery": False,
-    },
-    "loss_cfg": {"loss_term_weight": 1.0, "margin": 0.2, "type": "TripletLoss", "log_prefix": "triplet"},
-    "model_cfg": {"model": "Baseline"},
-    "optimizer_cfg": {"lr": 0.1, "momentum": 0.9, "solver": "SGD", "weight_decay": 0.0005},
-    "scheduler_cfg": {"gamma": 0.1, "milestones": [20000, 40000, 60000], "scheduler": "MultiStepLR"},
-    "trainer_cfg": {
-        "enable_float16": True,
-        "with_test": False,
-        "fix_BN": False,
-        "log_iter": 100,
-        "restore_ckpt_strict": True,
-        "optimizer_reset": False,
-        "scheduler_reset": False,
-        "restore_hint": 0,
-        "save_iter": 2000,
-        "save_name": "tmp",
-        "sync_BN": False,
-        "total_iter": 80000,
-        "sampler": {
-            "batch_shuffle": False,
-            "batch_size": [8, 16],
-            "frames_num_fixed": 30,
-            "frames_num_max": 50,
-            "frames_num_min": 25,
-            "sample_type": "fixed_unordered",
-            "type": "TripletSampler",
-        },
-        "transform": [{"type": "BaseSilCuttingTransform"}],
-    },
-}
-
-_DATASETS = {"OUMVLP": "OU-MVLP"}  # the peer's spelling → gaitforge's, where they differ
-#: ``evaluator_cfg.eval_func`` → protocol (``None``: the dataset's own protocol).
-_EVAL_FUNCS: dict[str, str | None] = {
-    "evaluate_indoor_dataset": None,
-    "identification": None,
-    "evaluate_real_scene": None,
-    "identification_real_scene": None,
-    "evaluate_Gait3D": "gait3d",
-    "evaluate_CCPG": "ccpg",
-    "GREW_submission": "grew-submission",
-    "identification_GREW_submission": "grew-submission",
-    "HID_submission": "hid-submission",
-    "evaluate_scoliosis": "scoliosis1k",
-}
-_SOLVERS = {"SGD": "sgd", "Adam": "adam", "AdamW": "adamw"}
-_SAMPLER_FRAMES = {  # the peer's sampler keys → FrameConfig fields
-    "sample_type": "mode",
-    "frames_num_fixed": "num",
-    "frames_num_min": "min",
-    "frames_num_max": "max",
-    "frames_skip_num": "skip",
-    "frames_all_limit": "max_all",
-}
-#: The peer's augmentation → (gaitforge transform, peer argument → gaitforge argument, fixed extra arguments).
-_TRANSFORMS: dict[str, tuple[str, dict[str, str], dict[str, Any]]] = {
-    "RandomHorizontalFlip": ("random_horizontal_flip", {"prob": "p"}, {}),
-    "RandomRotate": ("random_rotate", {"prob": "p", "degree": "degree"}, {"center": "peer"}),
-    "RandomPerspective": ("random_perspective", {"prob": "p"}, {}),
-    "RandomAffine": ("random_affine", {"prob": "p"}, {}),
-    "RandomErasing": (
-        "random_erasing",
-        {"prob": "p", "sl": "sl", "sh": "sh", "r1": "r1", "per_frame": "per_frame"},
-        {},
-    ),
-    "RandomPartDilate": ("random_part_dilate", {"prob": "p", "top_range": "top_range", "bot_range": "bot_range"}, {}),
-    "RandomPartBlur": (
-        "random_part_blur",
-        {"prob": "p", "top_range": "top_range", "bot_range": "bot_range", "per_frame": "per_frame"},
-        {},
-    ),
-}
-#: The peer's defaults of the augmentations above (written out so the converted config is explicit).
-_TRANSFORM_DEFAULTS: dict[str, dict[str, Any]] = {
-    "RandomHorizontalFlip": {"prob": 0.5},
-    "RandomRotate": {"prob": 0.5, "degree": 10},
-    "RandomPerspective": {"prob": 0.5},
-    "RandomAffine": {"prob": 0.5},
-    "RandomErasing": {"prob": 0.5, "sl": 0.05, "sh": 0.2, "r1": 0.3, "per_frame": False},
-    "RandomPartDilate": {"prob": 0.5, "top_range": [12, 16], "bot_range": [36, 40]},
-    "RandomPartBlur": {"prob": 0.5, "top_range": [9, 20], "bot_range": [29, 40], "per_frame": False},
-}
-_DA4GAITSSB = {  # the peer's DA4GaitSSB(...) preset, as the steps it composes
-    "cutting": None,
-    "ra_prob": 0.2,
-    "rp_prob": 0.2,
-    "rhf_prob": 0.5,
-    "rpd_prob": 0.2,
-    "rpb_prob": 0.2,
-    "top_range": [9, 20],
-    "bot_range": [39, 50],
-}
-_PEER_DROPS = "the peer passes only the arguments its class takes and drops this one (with a log line)"
-
-
-@dataclass
-class ReportEntry:
-    """What happened to one peer key.
-
-    Attributes:
-        path: Dotted peer key path (``trainer_cfg.sampler.batch_size``, ``loss_cfg[0].margin``).
-        status: ``mapped``, ``ignored`` or ``unsupported``.
-        target: The gaitforge key(s) it became (mapped only).
-        reason: Why it is ignored or unsupported, or a remark on the mapping.
-        value: The peer's value.
-        source: ``file`` (in the converted file) or ``default`` (from the peer's default.yaml).
-    """
-
-    path: str
-    status: str
-    target: str = ""
-    reason: str = ""
-    value: Any = None
-    source: str = "file"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ("path", "status", "target", "reason", "value", "source")}
-
-
-@dataclass
-class ConversionResult:
-    """A converted config and its report.
-
-    Attributes:
-        config: The gaitforge config as a plain dict (it loads with :func:`gaitforge.config.config_from_dict`).
-        entries: One :class:`ReportEntry` per peer key path, in file order.
-        source: Where the peer config came from.
-        peer_model: The peer's ``model_cfg.model``.
-        num_classes: The peer's class count (``None`` for models without a classifier); gaitforge takes it from
-            the training set, so it is not in ``config``.
-    """
-
-    config: dict[str, Any]
-    entries: list[ReportEntry] = field(default_factory=list)
-    source: str = "<dict>"
-    peer_model: str = ""
-    num_classes: int | None = None
-
-    def by_status(self, status: str) -> list[ReportEntry]:
-        """Entries with the given status."""
-        return [e for e in self.entries if e.status == status]
-
-    @property
-    def unsupported(self) -> list[ReportEntry]:
-        return self.by_status("unsupported")
-
-    def report(self) -> dict[str, Any]:
-        """JSON-ready report: source, counts per status, the peer's model and class count, every entry."""
-        counts = {s: len(self.by_status(s)) for s in ("mapped", "ignored", "unsupported")}
-        return {
-            "source": self.source,
-            "peer_model": self.peer_model,
-            "num_classes": self.num_classes,
-            "counts": counts,
-            "entries": [e.to_dict() for e in self.entries],
-        }
-
-    def to_yaml(self) -> str:
-        """The config as YAML, headed by a comment that summarises the report and lists unsupported keys."""
-        counts = self.report()["counts"]
-        lines = [
-            f"# Converted from the OpenGait config {self.source} by `gaitforge convert opengait-config`.",
-            f"# {counts['mapped']} keys mapped, {counts['ignored']} ignored, {counts['unsupported']} unsupported.",
-        ]
-        if self.num_classes is not None:
-            lines.append(
-                f"# The peer's classifier has {self.num_classes} classes; gaitforge sizes it from the training set."
-            )
-        for e in self.unsupported:
-            lines.append(f"# UNSUPPORTED {e.path}: {e.reason}")
-        return "\n".join(lines) + "\n" + yaml.safe_dump(self.config, sort_keys=False)
 
 
 def _merge(dst: dict[str, Any], src: Mapping[str, Any]) -> dict[str, Any]:
@@ -360,7 +169,7 @@ class _Converter:
 
         d = self.section("data_cfg")
         name = str(d.get("dataset_name", ""))
-        dataset = _DATASETS.get(name, name)
+        dataset = peer.DATASETS.get(name, name)
         self.set("data.dataset", dataset)
         try:
             self.protocol = protocol_for_dataset(dataset)
@@ -478,7 +287,7 @@ class _Converter:
             self.unsupported(path, f"expected a mapping, got {s!r}")
             return
         frames = "data.train_frames" if train else "data.test_frames"
-        for key, sub in _SAMPLER_FRAMES.items():
+        for key, sub in peer.SAMPLER_FRAMES.items():
             if key in s:
                 value = str(s[key]) if key == "sample_type" else int(s[key])
                 self.set(f"{frames}.{sub}", value)
@@ -515,8 +324,8 @@ class _Converter:
         self.ignored("evaluator_cfg.restore_hint", "the checkpoint to evaluate is the argument of `gaitforge eval`")
         self.ignored("evaluator_cfg.save_name", "results are written into the run folder")
         func = e.get("eval_func", "evaluate_indoor_dataset")
-        if func in _EVAL_FUNCS:
-            protocol = _EVAL_FUNCS[func] or self.protocol
+        if func in peer.EVAL_FUNCS:
+            protocol = peer.EVAL_FUNCS[func] or self.protocol
             if protocol:
                 self.set("eval.protocol", protocol)
                 self.mapped("evaluator_cfg.eval_func", "eval.protocol")
@@ -568,7 +377,7 @@ class _Converter:
         def take(known: set[str]) -> None:
             for k in args:
                 if k not in known:
-                    self.ignored(f"{path}.{k}", f"not an argument of the peer's {kind}: {_PEER_DROPS}")
+                    self.ignored(f"{path}.{k}", f"not an argument of the peer's {kind}: {peer.PEER_DROPS}")
 
         if kind == "Compose":
             take({"trf_cfg"})
@@ -592,20 +401,20 @@ class _Converter:
             if float(args.get("divsor", 255.0)) != 255.0:
                 step["scale"] = 1.0 / float(args["divsor"])
             return [step]
-        if kind in _TRANSFORMS:
-            name, rename, fixed = _TRANSFORMS[kind]
+        if kind in peer.TRANSFORMS:
+            name, rename, fixed = peer.TRANSFORMS[kind]
             take(set(rename))
-            values = {**_TRANSFORM_DEFAULTS[kind], **args}
+            values = {**peer.TRANSFORM_DEFAULTS[kind], **args}
             step = {"name": name, **{rename[k]: _plain(values[k]) for k in rename if k in values}, **fixed}
             for k in args:
                 if k in rename:
                     self.mapped(f"{path}.{k}", f"{name}.{rename[k]}")
             return [step]
         if kind == "DA4GaitSSB":
-            take(set(_DA4GAITSSB))
-            v = {**_DA4GAITSSB, **args}
+            take(set(peer.DA4GAITSSB))
+            v = {**peer.DA4GAITSSB, **args}
             for k in args:
-                if k in _DA4GAITSSB:
+                if k in peer.DA4GAITSSB:
                     self.mapped(f"{path}.{k}", "data.transforms (the preset's steps)")
             cut = {} if v["cutting"] is None else {"cut": int(v["cutting"])}
             band = {"top_range": list(v["top_range"]), "bot_range": list(v["bot_range"])}
@@ -671,7 +480,7 @@ class _Converter:
                 if k not in known:
                     self.ignored(
                         f"{path}.{k}",
-                        f"not an argument of the peer's {kind}: {_PEER_DROPS}"
+                        f"not an argument of the peer's {kind}: {peer.PEER_DROPS}"
                         + ("; the weight stays 1.0" if k == "loss_term_weights" else ""),
                     )
             self.out["losses"].append(entry)
@@ -681,7 +490,7 @@ class _Converter:
     def optimizer(self) -> None:
         o = self.section("optimizer_cfg")
         solver = o.get("solver", "SGD")
-        name = _SOLVERS.get(solver)
+        name = peer.SOLVERS.get(solver)
         if name is None:
             self.unsupported("optimizer_cfg", f"solver {solver!r}: gaitforge has SGD, Adam and AdamW")
             return
@@ -697,8 +506,8 @@ class _Converter:
                 self.set(f"optimizer.{key}", _number(path, value, key))
                 self.mapped(path, f"optimizer.{key}")
             elif key in dropped:
-                self.ignored(path, f"not an argument of torch's {solver}: {_PEER_DROPS}")
-            elif key in _TORCH_OPTIM_DEFAULTS and value == _TORCH_OPTIM_DEFAULTS[key]:
+                self.ignored(path, f"not an argument of torch's {solver}: {peer.PEER_DROPS}")
+            elif key in peer.TORCH_OPTIM_DEFAULTS and value == peer.TORCH_OPTIM_DEFAULTS[key]:
                 self.ignored(path, f"torch's default for {solver}, which gaitforge uses too")
             else:
                 self.unsupported(path, f"{solver} argument {key}={value!r} has no gaitforge optimizer key")
@@ -766,9 +575,6 @@ class _Converter:
                 self.mapped("scheduler_cfg.eta_min", "scheduler.min_lr", "as a fraction of optimizer.lr")
         else:
             self.unsupported("scheduler_cfg", f"scheduler {kind!r}: gaitforge has multistep, cosine and constant")
-
-
-_TORCH_OPTIM_DEFAULTS: dict[str, Any] = {"eps": 1e-8, "amsgrad": False, "dampening": 0, "maximize": False}
 
 
 def _number(path: str, value: Any, key: str) -> Any:
