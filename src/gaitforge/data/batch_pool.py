@@ -3,8 +3,8 @@
 A DataLoader worker hands a batch to the main process through shared memory. torch's default (and a plain
 ``collate``) creates a new shared-memory segment per batch: a file in ``/dev/shm``, a mapping in both processes, and a
 page fault per 4 KiB page on first write. For uint8 silhouette batches (``32 × 30 × 64 × 44`` = 2.7 MB) that costs
-more than reading and decoding the batch: on a 2-core machine two workers delivered at most about 12,000-17,000
-sequences/s even with nothing to read (``benchmarks/bench_store_scale.py`` records the figures).
+about as much as reading and decoding the batch: on a 2-core machine one or two workers delivered at most
+13,000-18,000 sequences/s with nothing to read, and 60,000 from this pool (``benchmarks/bench_batch_transfer.py``).
 
 :class:`SharedBatchPool` keeps a few segments per worker and writes batches into them again. A segment is reused only
 once the main process has let go of every tensor over it: the batch arrives in the main process with a finaliser on
