@@ -29,16 +29,15 @@ def _outputs(
     for m, arrays in groups.items():
         dtype, first = np.result_type(*arrays), arrays[0].shape
         shape = (1, sum(a.shape[0] for a in arrays), *first[1:]) if pack else (len(arrays), *first)
-        specs[m] = (torch.from_numpy(np.empty(0, dtype)).dtype, shape, total)
+        specs[m] = (torch.from_numpy(np.empty(0, dtype)).dtype, shape, total // dtype.itemsize)
         total += -(-int(np.prod(shape)) * dtype.itemsize // 64) * 64  # 64-byte aligned parts
     if pool is not None:
         storage, slot = pool.take(total)
     else:
         storage, slot = (shared_buffer(total) if get_worker_info() is not None else torch.UntypedStorage(total)), None
     out = {}
-    for m, (tdtype, shape, start) in specs.items():
-        itemsize = torch.empty(0, dtype=tdtype).element_size()
-        out[m] = torch.empty(0, dtype=tdtype).set_(storage, start // itemsize, shape)
+    for m, (tdtype, shape, start) in specs.items():  # start: in elements of the part's dtype
+        out[m] = torch.empty(0, dtype=tdtype).set_(storage, start, shape)
     return out, slot
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from gaitforge.data.store_codec import ONE_READ_MAX, RAW, read_coded_batch, worst_case_nbytes
+from gaitforge.data.store_codec import RAW, one_read, read_coded_batch, worst_case_nbytes
 from gaitforge.data.store_reads import FileHandles, read_frames
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def read_rows(
             start, nbytes = (0, int(ext[b])) if coded[b] else (int(lo[b]) * fb, int(hi[b] - lo[b]) * fb)
             if nbytes > 0:
                 handles.will_need(names[int(file[b])], int(offset[b]) + start, nbytes)
-    together = coded & (ext > 0) & (ext <= ONE_READ_MAX)
+    together = coded & one_read(ext, length)
     if together.any():
         sel = np.flatnonzero(together)
         part = out if together.all() else np.empty((len(sel), *out.shape[1:]), out.dtype)
@@ -98,5 +98,5 @@ def read_rows(
     for b in np.flatnonzero(~together).tolist():
         read_frames(
             handles, names[int(file[b])], int(offset[b]), lays[b], idx[b], out[b], int(lo[b]), int(hi[b]),
-            int(length[b]), int(ext[b]) if coded[b] and ext[b] > 0 else None,
+            int(length[b]),
         )  # fmt: skip

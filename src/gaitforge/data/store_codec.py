@@ -35,6 +35,7 @@ __all__ = [
     "coded_nbytes",
     "decode_all",
     "encode_frames",
+    "one_read",
     "read_coded_batch",
     "read_coded_frames",
     "worst_case_nbytes",
@@ -85,23 +86,24 @@ def worst_case_nbytes(layout: Layout, length: int) -> int:
     return length * (HEADER_DTYPE.itemsize + fb + fb // 255 + 16)
 
 
-#: A coded array whose extent (see :func:`read_coded_frames`) is at most this many bytes is read in one ``pread``.
+#: A coded array whose extent (see :func:`read_coded_batch`) is at most this many bytes is read in one ``pread``.
 ONE_READ_MAX = 1 << 20
 
 
-def _check_ends(ends: np.ndarray, handles: FileHandles, fname: str, offset: int) -> np.ndarray:
-    ends = ends.astype(np.int64)
-    if len(ends) and (ends[0] < 0 or np.any(ends[1:] < ends[:-1])):
-        raise StoreFormatError(
-            f"{handles.root / fname}: the frame table at byte {offset} is not increasing (corrupt coded array)"
-        )
-    return ends
+def one_read(extent: np.ndarray | int, length: np.ndarray | int) -> np.ndarray | bool:
+    """Whether a coded array of ``length`` frames with this extent (``SequenceStore``'s bound, -1 or 0 when there is
+    none) is read whole in one ``pread`` (:func:`read_coded_batch`): bounded, beyond its frame table, and small."""
+    return (extent > np.multiply(length, HEADER_DTYPE.itemsize)) & (extent <= ONE_READ_MAX)
 
 
 def _header(handles: FileHandles, fname: str, offset: int, length: int) -> np.ndarray:
     ends = np.empty(length, HEADER_DTYPE)
     handles.read_into(fname, ends, offset)
-    return _check_ends(ends, handles, fname, offset)
+    if length and (np.any(np.diff(ends.astype(np.int64)) < 0)):
+        raise StoreFormatError(
+            f"{handles.root / fname}: the frame table at byte {offset} is not increasing (corrupt coded array)"
+        )
+    return ends.astype(np.int64)
 
 
 def coded_nbytes(handles: FileHandles, fname: str, offset: int, length: int) -> int:
@@ -120,33 +122,18 @@ def read_coded_frames(
     out: np.ndarray,
     lo: int,
     hi: int,
-    extent: int | None = None,
 ) -> np.ndarray:
-    """Decode frames ``idx`` (in ``lo..hi-1``) of a coded array into ``out`` ``[len(idx), *frame_shape]``.
-
-    ``extent``: how many bytes from ``offset`` the array can span at most (known from the index alone, see
-    ``SequenceStore``); when given and small, the frame table and the frames come in one read. Otherwise two
-    reads: the frame table, then the compressed span of frames ``lo..hi-1``.
+    """Decode frames ``idx`` (in ``lo..hi-1``) of a coded array into ``out`` ``[len(idx), *frame_shape]`` when its
+    extent is unknown: two reads, the frame table, then the compressed span of frames ``lo..hi-1`` (an array whose
+    extent is known is read whole by :func:`read_coded_batch`).
     """
     if not out.flags.c_contiguous:
         raise ValueError("read_coded_frames: out must be C-contiguous")
     head = length * HEADER_DTYPE.itemsize
-    if extent is not None and head < extent <= ONE_READ_MAX:
-        whole = np.empty(extent, np.uint8)
-        handles.read_into(fname, whole, offset)
-        ends = _check_ends(whole[:head].view(HEADER_DTYPE), handles, fname, offset)
-        if head + int(ends[-1]) > extent:
-            raise StoreFormatError(
-                f"{handles.root / fname}: the frame table at byte {offset} gives {head + int(ends[-1])} bytes; the "
-                f"array can span at most {extent} (up to the next array or the end of the file): corrupt coded array"
-            )
-        start, lo = 0, 0  # every frame is at hand: index frames from 0
-        span = whole[head:]
-    else:
-        ends = _header(handles, fname, offset, length)
-        start = int(ends[lo - 1]) if lo > 0 else 0
-        span = np.empty(int(ends[hi - 1]) - start, np.uint8)
-        handles.read_into(fname, span, offset + head + start)
+    ends = _header(handles, fname, offset, length)
+    start = int(ends[lo - 1]) if lo > 0 else 0
+    span = np.empty(int(ends[hi - 1]) - start, np.uint8)
+    handles.read_into(fname, span, offset + head + start)
     fb = layout.frame_nbytes
     dest = memoryview(out.reshape(-1).view(np.uint8))  # frame j: bytes [j * fb, (j + 1) * fb)
     buf = memoryview(span)

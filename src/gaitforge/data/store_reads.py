@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gaitforge.data.store_codec import RAW, read_coded_frames
+from gaitforge.data.store_codec import RAW, one_read, read_coded_batch, read_coded_frames
 from gaitforge.data.store_format import CHECKSUM_PREFIX, Layout, StoreFormatError
 
 __all__ = ["FileHandles", "read_frames"]
@@ -126,7 +126,12 @@ def read_frames(
     if layout.codec != RAW:
         if length is None:
             raise ValueError(f"read_frames: {fname} holds {layout.codec} arrays; their frame count is needed")
-        return read_coded_frames(handles, fname, offset, layout, length, idx, out, lo, hi, extent)
+        if extent is not None and one_read(extent, length):
+            read_coded_batch(
+                handles, [fname], [offset], np.array([length]), np.array([extent]), [layout.codec], idx[None], out[None]
+            )
+            return out
+        return read_coded_frames(handles, fname, offset, layout, length, idx, out, lo, hi)
     if hi - lo <= SPAN_FACTOR * len(idx):  # dense picks: one read of the span, then a gather
         if hi - lo == len(idx) and (idx[0] == lo) and bool(np.all(np.diff(idx) == 1)):
             handles.read_into(fname, out, offset + lo * fb)  # consecutive frames: straight into the output
