@@ -4,10 +4,15 @@ The same synthetic sequences (uint8 64×44 silhouettes, 60–120 frames, every s
 drawn from a small pool rendered by ``gaitforge.synth``) are stored in several layouts (all at once when they fit
 in ``--disk-budget-gib``, and then the rounds alternate between readers; else one layout after the other):
 
-* ``pickle``: the field's layout ``root/<subject>/<type>/<view>/<view>.pkl``; a reader unpickles the whole sequence
-  and keeps 30 sampled frames;
+* ``pickle``: the field's layout ``root/<subject>/<type>/<view>/<view>.pkl``; a reader unpickles each whole
+  sequence, and the batch's 30 frames per sequence are then sampled and stacked (in collate, as the field's loaders
+  do);
 * ``store`` / ``store_lz4`` / ``store_lz4hc``: a gaitforge store (frames raw, or each frame an LZ4 / LZ4-HC block)
-  written by 2 worker processes into part stores merged at the end; a reader reads only the 30 sampled frames.
+  written by 2 worker processes into part stores merged at the end; a reader samples the frames from the index's
+  lengths first and reads only those 30.
+
+Every reader picks frames the same way (``FrameSampler.sample_keyed``: the whole batch at once, each sequence from
+its ``(seed, slot)`` key, as ``GaitDataset`` does), so the readers give the same frames.
 
 A reader is a layout and a way to read it:
 
@@ -23,13 +28,14 @@ A reader is a layout and a way to read it:
 
 Each reader runs in its own subprocess (so that peak memory does not mix) through a DataLoader, in-process
 (``workers 0``) and with 2 workers, over the same random (index, seed) order as a training sampler draws
-(``fixed_unordered``, 30 frames, batches of 32): first with the reader's files evicted from the page cache
-(``cold``), then the same batches again (``warm``). Every reader builds its batch tensor the same way: in a worker
-in shared memory, from a :class:`gaitforge.data.batch_pool.SharedBatchPool` (``--no-pool``: a new segment per
-batch, as torch's ``default_collate``). Peak RSS is ``VmHWM`` of the reading process (and, with workers, of the
-largest worker). Sweeps read whole epochs (every sequence once, random order), twice, from evicted files. The
-index is also measured alone at 1M records (sparse data files; nothing read but the index), against the schema-1
-JSON index at 100k records.
+(``fixed_unordered``, 30 frames, batches of ``--batch``, default 128: P×K = 32×4 as the Gait3D and GREW configs
+train): first with the reader's files evicted from the page cache (``cold``), then the same batches again
+(``warm``). Every reader builds its batch tensor the same way: in a worker in shared memory, from a
+:class:`gaitforge.data.batch_pool.SharedBatchPool` (``--no-pool``: a new segment per batch, as torch's
+``default_collate``); labels travel as a small numpy array. Peak RSS is ``VmHWM`` of the reading process (and, with
+workers, of the largest worker). Sweeps read whole epochs (every sequence once, random order), twice, from evicted
+files. The index is also measured alone at 1M records (sparse data files; nothing read but the index), against the
+schema-1 JSON index at 100k records.
 
 Prints one JSON object and writes it to ``--json``. Data lives under ``--root`` and is deleted at the end unless
 ``--keep`` (which keeps every layout at once). Usage::
@@ -189,20 +195,21 @@ def read_main(args: argparse.Namespace) -> None:
     sampler = FrameSampler("fixed_unordered", num=frames)
 
     class PickleReader(Dataset):
-        """The field's way: unpickle the whole sequence, then take the sampled frames."""
+        """The field's way: unpickle each whole sequence; the batch's frames are then sampled (in collate, as the
+        field's loaders do)."""
 
         def __len__(self) -> int:
             return count
 
-        def __getitem__(self, key: tuple[int, int]) -> tuple[np.ndarray, int]:
-            n, seed = key
+        def __getitem__(self, key: tuple[int, int, int]) -> tuple[np.ndarray, int, int, int]:
+            n, seed, slot = key
             with open(pickle_path(root, n), "rb") as f:
                 seq = pickle.load(f)  # files this benchmark wrote itself; the field's loaders do the same
-            return seq[sampler.sample(len(seq), np.random.default_rng(seed))], n // 100
+            return seq, n // 100, seed, slot
 
-        def will_need(self, keys: list[tuple[int, int]]) -> None:
+        def will_need(self, keys: list[tuple[int, int, int]]) -> None:
             """The read-ahead the store does, done to the pickles: each whole file (its size is all one knows)."""
-            for n, _ in keys:
+            for n, _, _ in keys:
                 fd = os.open(pickle_path(root, n), os.O_RDONLY)
                 try:
                     os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
@@ -210,10 +217,10 @@ def read_main(args: argparse.Namespace) -> None:
                     os.close(fd)
 
     class StoreReader(Dataset):
-        """gaitforge: read only the sampled frames."""
+        """gaitforge: read only the sampled frames (picked from the index's lengths before reading)."""
 
-        def __init__(self, batched: bool) -> None:
-            self.store = SequenceStore(root)
+        def __init__(self, batched: bool, announced: bool) -> None:
+            self.store, self.announced = SequenceStore(root), announced
             self.lengths = self.store.lengths()
             subjects = self.store.labels("subject")
             self.labels = np.array([int(s) for s in subjects], np.int64)
@@ -222,22 +229,19 @@ def read_main(args: argparse.Namespace) -> None:
         def __len__(self) -> int:
             return count
 
-        def __getitem__(self, key: tuple[int, int]) -> tuple[np.ndarray, int]:
-            n, seed = key
-            idx = sampler.sample(int(self.lengths[n]), np.random.default_rng(seed))
-            return self.store.frames(n, "sil", idx), int(self.labels[n])
-
-        def __getitems__(self, keys: list[tuple[int, int]]) -> object:
-            if not self.batched:
-                return [self[k] for k in keys]
-            idx = [sampler.sample(int(self.lengths[n]), np.random.default_rng(seed)) for n, seed in keys]
-            rows = [n for n, _ in keys]
+        def __getitems__(self, keys: list[tuple[int, int, int]]) -> object:
+            rows = [n for n, _, _ in keys]
+            idx = sampler.sample_keyed(self.lengths[rows], [s for _, s, _ in keys], [k for _, _, k in keys])
             x, slot = _batch_tensor((len(rows), frames, 64, 44))
-            self.store.read_batch(rows, "sil", idx, out=x.numpy())
-            return _Ready(x, torch.from_numpy(self.labels[rows]), slot)
+            if self.batched:  # the _ra readers announced the batch already (ReadAhead): no second announcement
+                self.store.read_batch(rows, "sil", idx, prefetch=not self.announced, out=x.numpy())
+            else:
+                for b, n in enumerate(rows):
+                    x[b] = torch.from_numpy(self.store.frames(n, "sil", idx[b]))
+            return _Ready(x, self.labels[rows], slot)
 
-        def will_need(self, keys: list[tuple[int, int]]) -> None:
-            self.store.will_need([n for n, _ in keys], "sil")
+        def will_need(self, keys: list[tuple[int, int, int]]) -> None:
+            self.store.will_need([n for n, _, _ in keys], "sil")
 
     pool = SharedBatchPool(workers, slots=6) if args.pool else None
 
@@ -254,10 +258,14 @@ def read_main(args: argparse.Namespace) -> None:
     def collate(items: object) -> object:
         if isinstance(items, _Ready):
             x, y, slot = items.x, items.y, items.slot
-        else:
-            x, slot = _batch_tensor((len(items), *items[0][0].shape))
-            np.stack([a for a, _ in items], out=x.numpy())
-            y = torch.tensor([y for _, y in items])
+        else:  # whole sequences: the batch's frames sampled here, as the field's collate does
+            seqs = [seq for seq, _, _, _ in items]
+            idx = sampler.sample_keyed([len(q) for q in seqs], [s for _, _, s, _ in items], [k for *_, k in items])
+            x, slot = _batch_tensor((len(items), frames, *seqs[0].shape[1:]))
+            dest = x.numpy()
+            for b, seq in enumerate(seqs):
+                np.take(seq, idx[b], axis=0, out=dest[b])
+            y = np.array([y for _, y, _, _ in items])
         return (x, y) if pool is None else pool.lease((x, y), slot, [x])
 
     rng = np.random.default_rng(args.seed)
@@ -265,17 +273,17 @@ def read_main(args: argparse.Namespace) -> None:
         picks = rng.permutation(count)[: count // args.batch * args.batch].reshape(-1, args.batch)
     else:
         picks = rng.integers(0, count, (args.samples // args.batch, args.batch))
-    batches = [[(int(n), b * args.batch + j) for j, n in enumerate(row)] for b, row in enumerate(picks)]
+    batches = [[(int(n), b, j) for j, n in enumerate(row)] for b, row in enumerate(picks)]  # (sequence, seed, slot)
     t0 = time.perf_counter()
     if args.reader.endswith("_loader"):  # what make_train_loader builds: GaitDataset, collate_samples, ReadAhead
-        ds = GaitDataset(SequenceStore(root), frame_sampler=sampler, transform=None)
-        batches = [[SampleKey(n, seed, j) for j, (n, seed) in enumerate(row)] for row in batches]
+        ds = GaitDataset(SequenceStore(root), frame_sampler=sampler, transform=None, announced=True)
+        batches = [[SampleKey(n, seed, slot) for n, seed, slot in row] for row in batches]
         collate = partial(collate_samples, pool=pool)
         order = ReadAhead(batches, ds.will_need, args.read_ahead)
     elif kind_of(args.reader) == "pickle":
         ds = PickleReader()
     else:
-        ds = StoreReader(args.reader.endswith(("_batch", "_ra")))
+        ds = StoreReader(args.reader.endswith(("_batch", "_ra")), args.reader.endswith("_ra"))
     if args.reader.endswith("_ra"):
         order = ReadAhead(batches, ds.will_need, args.read_ahead)
     elif not args.reader.endswith("_loader"):
@@ -518,7 +526,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scales", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--samples", type=int, default=6400, help="sequences read per pass")
-    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--batch", type=int, default=128, help="sequences per batch (P×K 32×4, as Gait3D and GREW train)")
     ap.add_argument("--frames", type=int, default=30)
     ap.add_argument("--workers", type=int, nargs="+", default=[0, 2])
     ap.add_argument("--rounds", type=int, default=2, help="runs of every reader; medians are reported")

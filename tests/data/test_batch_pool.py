@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gc
+from dataclasses import dataclass
 from functools import partial
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -106,3 +108,72 @@ def test_pool_works_with_spawned_workers() -> None:
         allocations.append(fresh)
         del x
     assert max(allocations) <= SLOTS  # 16 batches
+
+
+@dataclass
+class _Record:
+    """A batch shape beyond a tuple: a dataclass holding a dict and a named tuple of tensors."""
+
+    inputs: dict[str, torch.Tensor]
+    pair: _Pair
+    note: str
+
+
+class _Pair(NamedTuple):
+    a: torch.Tensor
+    b: torch.Tensor
+
+
+def _collate_record(items: list[int], pool: SharedBatchPool, stray: bool) -> _Record:
+    storage, slot = pool.take(len(items) * 4096 + 64)
+    x = torch.empty(0, dtype=torch.uint8).set_(storage, 0, (len(items), 4096))
+    x.numpy()[:] = np.array(items, np.uint8)[:, None]
+    n = torch.empty(0, dtype=torch.int64).set_(storage, len(items) * 4096 // 8, (len(items),))
+    n.numpy()[:] = items
+    listed = [x, n]
+    record = _Record({"x": x, "view": x[:, :8]}, _Pair(n, torch.tensor(items)), "ok")
+    if not stray:
+        listed.append(record.inputs["view"])
+    return pool.lease(record, slot, listed)  # stray: a view over the buffer the pool was not told of
+
+
+@pytest.mark.parametrize("stray", [False, True])
+def test_each_buffer_crosses_once_and_later_batches_are_rebuilt_over_it(stray: bool) -> None:
+    pool = SharedBatchPool(workers=2, slots=SLOTS)
+    arrivals: list[bool] = []
+    arrived = pool._arrived
+
+    def count(worker: int, slot: int, buffer_id: int, storage: torch.UntypedStorage | None) -> torch.Tensor:
+        arrivals.append(storage is not None)
+        return arrived(worker, slot, buffer_id, storage)
+
+    pool._arrived = count  # type: ignore[method-assign]  # the main process's copy; workers never call it
+    order = [[(2 * b + j) % 250 for j in range(2)] for b in range(40)]
+    loader = DataLoader(
+        _Fill(), batch_sampler=order, collate_fn=partial(_collate_record, pool=pool, stray=stray), num_workers=2
+    )
+    kept = []
+    for b, rec in enumerate(loader):
+        want = [(2 * b) % 250, (2 * b + 1) % 250]
+        assert isinstance(rec, _Record) and isinstance(rec.pair, _Pair) and rec.note == "ok"
+        assert rec.inputs["x"][:, 0].tolist() == want and rec.inputs["view"].shape == (2, 8)
+        assert rec.pair.a.tolist() == want and rec.pair.b.tolist() == want
+        if b % 5 == 0:
+            kept.append((want, rec.inputs["view"]))  # a view kept: its buffer must not be written again
+        del rec
+    for want, view in kept:
+        assert view[:, 0].tolist() == [w % 256 for w in want] and bool((view == view[:, :1]).all())
+    if stray:  # not every tensor over the buffer listed: every batch went the plain way
+        assert arrivals == []
+    else:
+        assert 0 < sum(arrivals) <= 2 * SLOTS + len(kept)  # each buffer's storage sent once
+        assert arrivals.count(False) >= 40 - 2 * SLOTS - len(kept)  # the rest rebuilt over kept mappings
+    del kept, view
+    gc.collect()
+    assert int(pool.busy.sum()) == 0
+
+
+def test_a_batch_of_a_buffer_not_seen_is_refused() -> None:
+    pool = SharedBatchPool(workers=1, slots=1)
+    with pytest.raises(RuntimeError, match="arrived before that buffer did"):
+        pool._arrived(0, 0, 12345, None)

@@ -114,3 +114,28 @@ def test_will_need_names_the_items_arrays(store_factory) -> None:
     ds.will_need([SampleKey(2, 0, 0), SampleKey(0, 0, 1)])
     ds.will_need([1])
     assert asked == [([7, 5], "sil"), ([7, 5], "pose"), ([6], "sil"), ([6], "pose")]
+
+
+@pytest.mark.parametrize("announced", [False, True])
+def test_announced_batches_are_not_announced_again(store_factory, announced: bool) -> None:
+    store = store_factory()
+    ds = GaitDataset(store, frame_sampler=FrameSampler("fixed_unordered", num=4), announced=announced)
+    calls: list[bool] = []
+    read_batch = store.read_batch
+
+    def spy(rows, modality, idx, prefetch=True, out=None):  # noqa: ANN001, ANN202 - a spy
+        calls.append(prefetch)
+        return read_batch(rows, modality, idx, prefetch=prefetch, out=out)
+
+    store.read_batch = spy
+    ds.__getitems__([SampleKey(i, 3, i) for i in range(4)])
+    assert calls == [not announced]
+
+
+def test_the_loaders_announce_their_batches(store_factory) -> None:
+    from gaitforge.data import make_eval_loader, make_train_loader
+
+    store = store_factory()
+    assert make_train_loader(store, p=2, k=2).dataset.announced
+    assert not make_train_loader(store, p=2, k=2, read_ahead=0).dataset.announced
+    assert make_eval_loader(store).dataset.announced

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from gaitforge.data.frame_sampling import FRAME_SAMPLING_MODES, FrameSampler
+from gaitforge.data.frame_sampling import FRAME_SAMPLING_MODES, FrameSampler, keyed_uniform
 
 
 def _rng(seed: int = 0) -> np.random.Generator:
@@ -95,3 +95,66 @@ def test_bad_settings(kwargs: dict, message: str) -> None:
 def test_empty_sequence_rejected() -> None:
     with pytest.raises(ValueError, match="length is 0"):
         FrameSampler("fixed_unordered").sample(0, _rng())
+
+
+# -- keyed, whole-batch sampling --------------------------------------------------------------------------------
+
+
+def test_keyed_uniform_is_a_function_of_the_key() -> None:
+    u = keyed_uniform([7, 7, 8], [0, 1, 0], 50)
+    assert u.shape == (3, 50) and u.dtype == np.float64
+    assert u.min() >= 0.0 and u.max() < 1.0
+    assert np.array_equal(keyed_uniform([7], [1], 20)[0], u[1, :20])  # a prefix of a longer row
+    assert not np.array_equal(u[0], u[1]) and not np.array_equal(u[0], u[2])
+    assert np.array_equal(keyed_uniform([2**63 + 5], [3], 4), keyed_uniform([2**63 + 5], [3], 4))
+    big = keyed_uniform(np.arange(2000), np.zeros(2000, np.int64), 16).ravel()
+    assert abs(big.mean() - 0.5) < 0.01 and abs(np.mean(big < 0.1) - 0.1) < 0.01
+
+
+@pytest.mark.parametrize("mode", FRAME_SAMPLING_MODES)
+def test_keyed_batch_equals_item_by_item(mode: str) -> None:
+    fs = FrameSampler(mode, num=12, min=4, max=8, skip=3)
+    lengths = [37, 5, 100, 12, 1]
+    count = 6 if mode.startswith("unfixed") else None
+    batch = fs.sample_keyed(lengths, [11] * 5, [0, 1, 2, 3, 4], count)
+    for b, t in enumerate(lengths):
+        one = fs.sample_keyed([t], [11], [b], count)[0]
+        assert np.array_equal(batch[b], one), (mode, b)
+        assert batch[b].dtype == np.int64 and batch[b].min() >= 0 and batch[b].max() < t
+    again = fs.sample_keyed(lengths[::-1], [11] * 5, [4, 3, 2, 1, 0], count)  # another batch order
+    assert all(np.array_equal(a, b) for a, b in zip(batch, again[::-1]))
+
+
+def test_keyed_unordered_draws_uniform_subsets() -> None:
+    fs = FrameSampler("fixed_unordered", num=30)
+    n = 4000
+    idx = fs.sample_keyed(np.full(n, 90), np.arange(n), np.zeros(n, np.int64))
+    assert idx.shape == (n, 30)
+    assert all(len(set(row)) == 30 for row in idx.tolist())  # no replacement when long enough
+    hits = np.bincount(idx.ravel(), minlength=90)  # each frame chosen with probability 1/3
+    assert np.abs(hits / n - 1 / 3).max() < 0.04
+    assert np.mean(np.all(np.diff(idx, axis=1) > 0, axis=1)) < 0.01  # in random order, not sorted
+    first = np.bincount(idx[:, 0], minlength=90) / n  # the first pick is uniform too
+    assert np.abs(first - 1 / 90).max() < 0.012
+    short = fs.sample_keyed([7, 1], [3, 3], [0, 1])
+    assert set(short[0].tolist()) <= set(range(7)) and short[1].tolist() == [0] * 30
+
+
+def test_keyed_ordered_windows_match_the_generator_rules() -> None:
+    fs = FrameSampler("fixed_ordered", num=10, skip=5)
+    idx = fs.sample_keyed(np.full(200, 100), np.arange(200), np.zeros(200, np.int64))
+    assert np.all(np.diff(idx, axis=1) > 0) and np.all(idx[:, -1] - idx[:, 0] < 15)
+    assert len(set(idx[:, 0].tolist())) > 30  # the window moves
+    assert idx[:, 0].max() >= 80  # and reaches the end: starts in 0..85
+    tiled = FrameSampler("fixed_ordered", num=10, skip=0).sample_keyed([4] * 10, range(10), [0] * 10)
+    assert all((b - a) % 4 == 1 for row in tiled.tolist() for a, b in itertools.pairwise(row))
+
+
+def test_keyed_all_modes_and_errors() -> None:
+    assert [a.tolist() for a in FrameSampler("all_ordered").sample_keyed([3, 2], [0, 0], [0, 1])] == [[0, 1, 2], [0, 1]]
+    perm = FrameSampler("all_unordered", max_all=40).sample_keyed([50, 5], [1, 1], [0, 1])
+    assert sorted(perm[0].tolist()) == list(range(40)) and sorted(perm[1].tolist()) == list(range(5))
+    with pytest.raises(ValueError, match="needs the batch's count"):
+        FrameSampler("unfixed_unordered").sample_keyed([10], [0], [0])
+    with pytest.raises(ValueError, match="sequence length is 0"):
+        FrameSampler("fixed_unordered").sample_keyed([10, 0], [0, 0], [0, 1])

@@ -89,7 +89,9 @@ def test_enroll_identify_list_show_delete(client, walks: dict[str, list[np.ndarr
         "gallery_sequences": 4,
     }
     res = client.post(f"{API}/identify", data={"k": "5"}, files=upload("probe.npy", npy_bytes(walks[target][0])))
-    assert [m["subject"] for m in res.json()["probes"][0]["matches"]] == sorted(set(names) - {target})
+    left = res.json()["probes"][0]["matches"]  # the deleted subject is gone; the others, nearest first
+    assert sorted(m["subject"] for m in left) == sorted(set(names) - {target})
+    assert [m["distance"] for m in left] == sorted(m["distance"] for m in left)
     error_of(client.delete(f"{API}/subjects/{target}"), 404, "unknown_subject", "subject")
     error_of(client.get(f"{API}/subjects/{target}"), 404, "unknown_subject", "subject")
 

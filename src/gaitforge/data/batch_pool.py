@@ -12,14 +12,24 @@ each of its storages (torch keeps one Python object per storage, alive as long a
 the last one to go marks the segment free in a small shared table. A worker that finds none of its segments free
 allocates a new one, as if there were no pool, so a consumer that keeps batches (or views of them) never sees them
 overwritten; it only loses the saving.
+
+Each buffer crosses to the main process once. torch sends a shared storage as a file descriptor, over a new
+connection to the sending worker per storage (a handshake that waits for the worker's sharing thread), and the main
+process maps it again every time. The pool sends a buffer's storage with the first batch written into it and keeps
+that mapping in the main process; later batches in the same buffer travel as the batch without its tensors plus
+their offsets, shapes and strides, and are rebuilt over the kept mapping. Each rebuilt batch gets a storage object of
+its own over that memory, whose finaliser frees the slot.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import random
 import threading
 import uuid
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
@@ -57,17 +67,24 @@ class SharedBatchPool:
         self.workers, self.slots = workers, slots
         self.busy = torch.zeros((max(workers, 1), slots), dtype=torch.uint8).share_memory_()
         self.token = uuid.uuid4().hex
-        self._buffers: dict[int, torch.UntypedStorage] = {}  # this worker's, created on first use
         self._lock = threading.Lock()
-        self.allocations = 0  # shared buffers this process created (a measure of reuse)
+        self._reset()
         _POOLS[self.token] = self
+
+    def _reset(self) -> None:
+        self._buffers: dict[int, torch.UntypedStorage] = {}  # this worker's, created on first use
+        self._ids: dict[int, int] = {}  # slot → id of its current buffer
+        self._sent: set[int] = set()  # buffer ids whose storage has gone to the main process
+        self._mapped: dict[tuple[int, int], tuple[int, torch.Tensor]] = {}  # main: (worker, slot) → (id, bytes)
+        self.allocations = 0  # shared buffers this process created (a measure of reuse)
 
     def __getstate__(self) -> dict[str, Any]:
         return {"workers": self.workers, "slots": self.slots, "busy": self.busy, "token": self.token}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._buffers, self._lock, self.allocations = {}, threading.Lock(), 0
+        self._lock = threading.Lock()
+        self._reset()
 
     def take(self, nbytes: int) -> tuple[torch.UntypedStorage, int | None]:
         """A storage of at least ``nbytes`` bytes and its slot (``None``: not leased; in the main process, or every
@@ -89,6 +106,7 @@ class SharedBatchPool:
                 self.allocations += 1
                 old = self._buffers.get(slot)
                 self._buffers[slot] = shared_buffer(max(int(nbytes), int(1.25 * old.nbytes()) if old else 0))
+                self._ids[slot] = random.getrandbits(62)
             row[slot] = 1
             return self._buffers[slot], slot
 
@@ -115,7 +133,39 @@ class SharedBatchPool:
         info = get_worker_info()
         if slot is None or info is None:
             return batch
-        return _Leased(batch, list(tensors), self.token, info.id % self.busy.shape[0], slot)
+        tensors = list(tensors)
+        buffer_id, storage = self._ids[slot], self._buffers[slot]
+        if all(t.untyped_storage().data_ptr() == storage.data_ptr() for t in tensors):
+            where, stray = {id(t): k for k, t in enumerate(tensors)}, []
+
+            def leaf(x: Any) -> _Placeholder | None:
+                if id(x) in where:
+                    return _Placeholder(where[id(x)])
+                if isinstance(x, torch.Tensor) and x.untyped_storage().data_ptr() == storage.data_ptr():
+                    stray.append(x)  # over the buffer but not listed: the batch goes the plain way
+                return None
+
+            skeleton, found = _swap(batch, leaf)
+            if found == len(tensors) and not stray:  # every tensor over the buffer replaced by a placeholder
+                first = buffer_id not in self._sent
+                self._sent.add(buffer_id)
+                specs = [(t.dtype, t.storage_offset(), tuple(t.shape), t.stride()) for t in tensors]
+                return _Rebuilt(skeleton, specs, storage if first else None, self.token, info.id, slot, buffer_id)
+        return _Leased(batch, tensors, self.token, info.id % self.busy.shape[0], slot)
+
+    def _arrived(self, worker: int, slot: int, buffer_id: int, storage: torch.UntypedStorage | None) -> torch.Tensor:
+        """Main process: the uint8 bytes of buffer ``buffer_id`` of ``(worker, slot)``, kept from its first batch."""
+        with self._lock:
+            if storage is not None:
+                whole = torch.empty(0, dtype=torch.uint8).set_(storage, 0, (storage.nbytes(),))
+                self._mapped[worker, slot] = (buffer_id, whole)  # replaces that slot's previous buffer, if any
+            kept = self._mapped.get((worker, slot))
+        if kept is None or kept[0] != buffer_id:
+            raise RuntimeError(
+                f"SharedBatchPool: a batch in buffer {buffer_id} of worker {worker} slot {slot} arrived before that "
+                "buffer did (batches of a pool must all go to the process that created the pool)"
+            )
+        return kept[1]
 
 
 def _only_held_here(storage: torch.UntypedStorage) -> bool:
@@ -153,3 +203,72 @@ def _arrive(batch: Any, tensors: list[torch.Tensor], token: str, worker: int, sl
     for storage in storages.values():
         weakref.finalize(storage, release)
     return batch
+
+
+class _Placeholder:
+    """Where tensor ``k`` of a batch sent without its tensors goes back."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+
+
+def _swap(obj: Any, leaf: Callable[[Any], Any]) -> tuple[Any, int]:
+    """``obj`` with every tensor or placeholder ``x`` for which ``leaf(x)`` is not None replaced by ``leaf(x)``,
+    through dicts, lists, tuples and dataclass instances (copied, their ``__init__`` not run again); and the number
+    replaced. Other objects are left as they are."""
+    if isinstance(obj, (torch.Tensor, _Placeholder)):
+        new = leaf(obj)
+        return (obj, 0) if new is None else (new, 1)
+    if isinstance(obj, dict):
+        pairs = [(key, _swap(v, leaf)) for key, v in obj.items()]
+        return type(obj)((key, v) for key, (v, _) in pairs), sum(n for _, (_, n) in pairs)
+    if isinstance(obj, (list, tuple)):
+        parts = [_swap(v, leaf) for v in obj]
+        values = [v for v, _ in parts]
+        made = type(obj)(*values) if hasattr(obj, "_fields") else type(obj)(values)
+        return made, sum(n for _, n in parts)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        made, total = copy.copy(obj), 0
+        for f in dataclasses.fields(obj):
+            value, n = _swap(getattr(obj, f.name), leaf)
+            if n:
+                object.__setattr__(made, f.name, value)
+                total += n
+        return (made if total else obj), total
+    return obj, 0
+
+
+class _Rebuilt:
+    """A batch on its way from a worker without its tensors (they are in pool buffer ``buffer_id``); unpickled in
+    the main process it becomes the batch, its tensors over the kept buffer."""
+
+    def __init__(
+        self, skeleton: Any, specs: list[Any], storage: Any, token: str, worker: int, slot: int, buffer_id: int
+    ) -> None:
+        self.args = (skeleton, specs, storage, token, worker, slot, buffer_id)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return _rebuild, self.args
+
+
+def _rebuild(
+    skeleton: Any,
+    specs: list[tuple[torch.dtype, int, tuple[int, ...], tuple[int, ...]]],
+    storage: torch.UntypedStorage | None,
+    token: str,
+    worker: int,
+    slot: int,
+    buffer_id: int,
+) -> Any:
+    pool = _POOLS.get(token)
+    if pool is None:
+        raise RuntimeError(
+            f"SharedBatchPool: a batch of pool {token} arrived in a process that did not create it (or after the pool "
+            "was deleted); batches of a pool must go to the process that created it"
+        )
+    whole = pool._arrived(worker, slot, buffer_id, storage)
+    alias = torch.from_numpy(whole.numpy()).untyped_storage()  # a storage object of this batch's own
+    busy = pool.busy
+    weakref.finalize(alias, busy.__setitem__, (worker % busy.shape[0], slot), 0)
+    tensors = [torch.empty(0, dtype=dtype).set_(alias, offset, shape, stride) for dtype, offset, shape, stride in specs]
+    return _swap(skeleton, lambda x: tensors[x.k] if isinstance(x, _Placeholder) else None)[0]

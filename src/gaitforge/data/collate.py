@@ -16,29 +16,34 @@ __all__ = ["collate_samples"]
 
 
 def _outputs(
-    groups: dict[str, list[np.ndarray]], pack: bool, pool: SharedBatchPool | None
-) -> tuple[dict[str, torch.Tensor], int | None]:
-    """Empty output tensors, ``[B, T, ...]`` stacks or ``[1, ΣT, ...]`` concatenations, one per modality, all over
-    one storage, and the pool slot it belongs to.
+    groups: dict[str, list[np.ndarray]], pack: bool, pool: SharedBatchPool | None, extra: dict[str, int]
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], int | None]:
+    """Empty output tensors, ``[B, T, ...]`` stacks or ``[1, ΣT, ...]`` concatenations, one per modality, and
+    int64 ``[n]`` vectors named by ``extra`` (labels, lengths), all over one storage, and the pool slot it belongs
+    to (a batch then crosses from a worker as one buffer).
 
     In a DataLoader worker the storage is shared memory from the start (as torch's ``default_collate`` does), which
     saves the copy that sending the batch to the main process would otherwise make; with a ``pool`` it is one of the
     worker's reusable buffers (:class:`~gaitforge.data.batch_pool.SharedBatchPool`).
     """
-    specs, total = {}, 0
+    shapes: list[tuple[str, np.dtype, tuple[int, ...]]] = []
     for m, arrays in groups.items():
-        dtype, first = np.result_type(*arrays), arrays[0].shape
+        first = arrays[0].shape
         shape = (1, sum(a.shape[0] for a in arrays), *first[1:]) if pack else (len(arrays), *first)
-        specs[m] = (torch.from_numpy(np.empty(0, dtype)).dtype, shape, total // dtype.itemsize)
+        shapes.append((m, np.result_type(*arrays), shape))
+    shapes += [(name, np.dtype(np.int64), (n,)) for name, n in extra.items()]
+    specs, total = {}, 0
+    for name, dtype, shape in shapes:
+        specs[name] = (torch.from_numpy(np.empty(0, dtype)).dtype, shape, total // dtype.itemsize)
         total += -(-int(np.prod(shape)) * dtype.itemsize // 64) * 64  # 64-byte aligned parts
     if pool is not None:
         storage, slot = pool.take(total)
     else:
         storage, slot = (shared_buffer(total) if get_worker_info() is not None else torch.UntypedStorage(total)), None
     out = {}
-    for m, (tdtype, shape, start) in specs.items():  # start: in elements of the part's dtype
-        out[m] = torch.empty(0, dtype=tdtype).set_(storage, start, shape)
-    return out, slot
+    for name, (tdtype, shape, start) in specs.items():  # start: in elements of the part's dtype
+        out[name] = torch.empty(0, dtype=tdtype).set_(storage, start, shape)
+    return {m: out.pop(m) for m in groups}, out, slot
 
 
 def collate_samples(
@@ -76,7 +81,8 @@ def collate_samples(
     if not pack and len(set(lengths)) > 1:
         raise ValueError(f"collate_samples: pack=False but frame counts differ: {lengths}")
     groups = {m: [s.inputs[m] for s in samples] for m in modalities}
-    inputs, slot = _outputs(groups, pack, pool)  # [B, T, ...] | [1, ΣT, ...]
+    extra = {"labels": len(samples), **({"seq_lens": len(samples)} if pack else {})}
+    inputs, vectors, slot = _outputs(groups, pack, pool, extra)  # [B, T, ...] | [1, ΣT, ...]; int64 [B]
     for m, arrays in groups.items():
         if pack:
             np.concatenate(arrays, out=inputs[m].numpy()[0])
@@ -84,10 +90,13 @@ def collate_samples(
             np.stack(arrays, out=inputs[m].numpy())
     batch = Batch(
         inputs=inputs,
-        labels=torch.tensor([s.label for s in samples], dtype=torch.int64),
-        seq_lens=torch.tensor(lengths, dtype=torch.int64) if pack else None,
+        labels=vectors["labels"],
+        seq_lens=vectors.get("seq_lens"),
         subjects=[s.subject for s in samples],
         conditions=[s.condition for s in samples],
         views=[s.view for s in samples],
     )
-    return batch if pool is None else pool.lease(batch, slot, inputs.values())
+    vectors["labels"].numpy()[:] = [s.label for s in samples]
+    if pack:
+        vectors["seq_lens"].numpy()[:] = lengths
+    return batch if pool is None else pool.lease(batch, slot, [*inputs.values(), *vectors.values()])

@@ -44,7 +44,8 @@ class GaitDataset(Dataset):
 
     Items are addressed by position (``0..len-1``) or by :class:`~gaitforge.data.samplers.SampleKey` (what
     :class:`~gaitforge.data.samplers.TripletSampler` yields; randomness then derives from the key's seed, which
-    makes training batches reproducible for any worker count). With plain integer positions the randomness
+    makes training batches reproducible for any worker count or rank; the frames of a whole batch are picked at once,
+    :meth:`~gaitforge.data.frame_sampling.FrameSampler.sample_keyed`). With plain integer positions the randomness
     comes from a per-process generator seeded from ``torch.initial_seed()`` (distinct per DataLoader worker).
 
     Args:
@@ -54,6 +55,8 @@ class GaitDataset(Dataset):
         frame_sampler: Frame choice (default ``all_ordered``).
         transform: One transform applied to every modality, or modality → transform.
         label_map: Subject → class index; default: the sorted distinct subjects of ``indices``.
+        announced: The batch sampler announces every batch before it is read (:class:`ReadAhead` calling
+            :meth:`will_need`, as the loaders set it up), so a batch read does not announce its bytes again.
     """
 
     def __init__(
@@ -64,8 +67,9 @@ class GaitDataset(Dataset):
         frame_sampler: FrameSampler | None = None,
         transform: Transform | Mapping[str, Transform] | None = None,
         label_map: Mapping[str, int] | None = None,
+        announced: bool = False,
     ) -> None:
-        self.store = store
+        self.store, self.announced = store, announced
         self.indices = list(range(len(store))) if indices is None else [int(i) for i in indices]
         self.modalities = tuple(modalities)
         if not self.modalities:
@@ -124,7 +128,7 @@ class GaitDataset(Dataset):
         i = self.indices[pos]
         return GaitSample(inputs, self.labels[pos], self.subjects[pos], self._conditions[pos], self._views[pos], i)
 
-    def _read(self, positions: list[int], idx: list[np.ndarray]) -> list[dict[str, np.ndarray]]:
+    def _read(self, positions: list[int], idx: list[np.ndarray] | np.ndarray) -> list[dict[str, np.ndarray]]:
         """The sampled frames of each item, modality → ``[t, ...]``: one ``read_batch`` per modality when the
         counts agree (batched reads, announced to the kernel together), else one read per item."""
         rows = [self.indices[p] for p in positions]
@@ -133,7 +137,7 @@ class GaitDataset(Dataset):
             batch = None
             if len(rows) > 1 and len({len(k) for k in idx}) == 1:
                 try:
-                    batch = self.store.read_batch(rows, m, idx)
+                    batch = self.store.read_batch(rows, m, idx, prefetch=not self.announced)
                 except ValueError:  # frame shapes differ within the batch: read item by item
                     batch = None
             for b, (i, k) in enumerate(zip(rows, idx)):
@@ -154,20 +158,24 @@ class GaitDataset(Dataset):
         """Load a batch; ``unfixed`` frame counts are drawn once and shared by the batch."""
         if not keys:
             return []
-        positions, tf_seeds, idx = [], [], []
+        positions: list[int] = []
+        tf_seeds: list[Any] = []
+        idx: list[np.ndarray] | np.ndarray = []
         if isinstance(keys[0], SampleKey):
             count = self.frame_sampler.draw_count(np.random.default_rng([keys[0].seed, 0]))
-            for k in keys:
-                rng = np.random.default_rng([k.seed, k.slot + 1])
-                positions.append(k.index)
-                idx.append(self.frame_sampler.sample(self._lengths[k.index], rng, count))
-                tf_seeds.append([k.seed, k.slot + 1, 1])
+            positions = [k.index for k in keys]
+            seeds, slots = [k.seed for k in keys], [k.slot for k in keys]
+            # a whole batch of picks at once, each from its key alone (FrameSampler.sample_keyed)
+            idx = self.frame_sampler.sample_keyed([self._lengths[p] for p in positions], seeds, slots, count)
+            tf_seeds = [[k.seed, k.slot + 1, 1] for k in keys]
         else:
             rng = self._process_rng()
             count = self.frame_sampler.draw_count(rng)
+            picks = []
             for k in keys:
                 tf_seeds.append(int(rng.integers(0, 2**63 - 1)))
                 positions.append(int(k))
-                idx.append(self.frame_sampler.sample(self._lengths[int(k)], rng, count))
+                picks.append(self.frame_sampler.sample(self._lengths[int(k)], rng, count))
+            idx = picks
         frames = self._read(positions, idx)
         return [self._finish(p, f, t) for p, f, t in zip(positions, frames, tf_seeds)]

@@ -99,6 +99,7 @@ def make_train_loader(
         frame_sampler=frame_sampler or FrameSampler("fixed_unordered", num=30),
         transform=_transform(transform),
         label_map=label_map,
+        announced=read_ahead > 0,
     )
     sampler = TripletSampler(
         dataset.subjects,
@@ -141,6 +142,7 @@ def make_eval_loader(
         frame_sampler=frame_sampler or FrameSampler("all_ordered"),
         transform=_transform(transform),
         label_map=label_map,
+        announced=read_ahead > 0,
     )
     sampler = InferenceSampler(len(dataset), batch_size, rank=rank, world_size=world_size)
     batches = ReadAhead(sampler, dataset.will_need, read_ahead)
