@@ -29,7 +29,7 @@ A reader is a layout and a way to read it:
 Each reader runs in its own subprocess (so that peak memory does not mix) through a DataLoader, in-process
 (``workers 0``) and with 2 workers, over the same random (index, seed) order as a training sampler draws
 (``fixed_unordered``, 30 frames, batches of ``--batch``, default 128: P×K = 32×4 as the Gait3D and GREW configs
-train): first with the reader's files evicted from the page cache (``cold``), then the same batches again
+train): first with every layout's files evicted from the page cache (``cold``), then the same batches again
 (``warm``). Every reader builds its batch tensor the same way: in a worker in shared memory, from a
 :class:`gaitforge.data.batch_pool.SharedBatchPool` (``--no-pool``: a new segment per batch, as torch's
 ``default_collate``); labels travel as a small numpy array. Peak RSS is ``VmHWM`` of the reading process (and, with
@@ -171,6 +171,15 @@ def _status_kib(field: str, pid: int | str = "self") -> int:
     ``ru_maxrss`` it does not carry over the peak of the process that forked and exec'd this one."""
     with open(f"/proc/{pid}/status") as f:
         return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
+
+
+def _evict_layouts(root: Path) -> None:
+    """Drop every layout of this scale from the page cache (``root``'s siblings of the same count), not only the
+    one about to be read: each cold pass then starts from the same page cache, not one still full of the previous
+    reader's files (whose eviction the next reader would otherwise pay for)."""
+    count = root.name.rsplit("-", 1)[1]
+    for layout in sorted(root.parent.glob(f"*-{count}")):
+        _evict(sorted(layout.rglob("*.pkl")) if layout.name.startswith("pickle") else sorted(layout.glob("*.bin")))
 
 
 def _evict(paths: list[Path]) -> None:
@@ -329,7 +338,7 @@ def run_reader(
            "--frames", str(args.frames), "--seed", str(args.seed), "--read-ahead", str(args.read_ahead)]  # fmt: skip
     cmd += (["--_sweep"] if sweep else []) + ([] if args.pool else ["--no-pool"])
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    _evict(sorted(root.rglob("*.pkl")) if kind_of(reader) == "pickle" else sorted(root.glob("*.bin")))  # cold pass
+    _evict_layouts(root)  # cold pass
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if done.returncode:
         raise RuntimeError(f"reader {reader} failed:\n{done.stderr[-3000:]}")
@@ -576,8 +585,8 @@ def main() -> None:
             "order": "uniform random sequences (with replacement), seeded",
             "loader": "torch DataLoader; workers 0 = in-process",
             "workers": args.workers,
-            "cold": "reader's files evicted from the page cache (fadvise DONTNEED) before the first pass; "
-            "directory entries and inodes stay cached",
+            "cold": "every layout's files (not only the reader's) evicted from the page cache (fadvise DONTNEED) "
+            "before the first pass; directory entries and inodes stay cached",
             "warm": "the same batches read again",
             "sweep": "whole epochs (every sequence once, random order) twice, files evicted before the first; "
             "a layout larger than the page cache is read from disk again in the second",

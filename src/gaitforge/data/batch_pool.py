@@ -18,7 +18,8 @@ connection to the sending worker per storage (a handshake that waits for the wor
 process maps it again every time. The pool sends a buffer's storage with the first batch written into it and keeps
 that mapping in the main process; later batches in the same buffer travel as the batch without its tensors plus
 their offsets, shapes and strides, and are rebuilt over the kept mapping. Each rebuilt batch gets a storage object of
-its own over that memory, whose finaliser frees the slot.
+its own over that memory, whose finaliser frees the slot. The main process so keeps at most ``workers × slots``
+segments mapped (a slot's new segment replaces its old one), whatever the number of batches.
 """
 
 from __future__ import annotations
