@@ -116,6 +116,9 @@ def test_a_corrupt_compressed_frame_is_reported(tmp_path: Path) -> None:
     with pytest.raises(StoreFormatError, match=r"frame 0 of the lz4 array .* decode"):
         store.frames(0, "sil", [0])
     assert np.array_equal(store.frames(0, "sil", [3]), seq.modalities["sil"][[3]])  # other frames still read
+    for idx in ([[3, 0], [4, 2]], [[3, 4], [2, 0]]):  # the bad frame second in the first item, or in the second
+        with pytest.raises(StoreFormatError, match=r"frame 0 of the lz4 array .* decode"):
+            store.read_batch([0, 0], "sil", idx)
 
 
 def test_a_broken_frame_table_is_reported(tmp_path: Path) -> None:

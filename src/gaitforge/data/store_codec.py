@@ -204,12 +204,14 @@ def read_coded_batch(
     starts, stops = (start + data).ravel().tolist(), (stop + data).ravel().tolist()
     src, dest = memoryview(buf), memoryview(out.reshape(-1).view(np.uint8))
     decompress = lz4_block.decompress
-    j = 0
+    at = 0  # where frame at // fb goes in dest (a running offset: the loop's only arithmetic)
     try:
-        for j, (a, z) in enumerate(zip(starts, stops)):
-            dest[j * fb : (j + 1) * fb] = decompress(src[a:z], fb)
+        for a, z in zip(starts, stops):
+            end = at + fb
+            dest[at:end] = decompress(src[a:z], fb)
+            at = end
     except Exception as exc:  # LZ4BlockError: corrupt block; ValueError: decoded to another size
-        b, k = divmod(j, n)
+        b, k = divmod(at // fb, n)
         raise StoreFormatError(
             f"{handles.root / fnames[b]}: frame {int(idx[b, k])} of the {codecs[b]} array at byte {offsets[b]} "
             f"does not decode to {fb} bytes ({exc})"
