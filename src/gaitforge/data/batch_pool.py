@@ -213,6 +213,10 @@ class _Placeholder:
         self.k = k
 
 
+#: types that never hold a tensor: lists of them are not walked element by element
+_ATOMS = frozenset({str, int, float, bool, bytes, type(None)})
+
+
 def _swap(obj: Any, leaf: Callable[[Any], Any]) -> tuple[Any, int]:
     """``obj`` with every tensor or placeholder ``x`` for which ``leaf(x)`` is not None replaced by ``leaf(x)``,
     through dicts, lists, tuples and dataclass instances (copied, their ``__init__`` not run again); and the number
@@ -224,6 +228,8 @@ def _swap(obj: Any, leaf: Callable[[Any], Any]) -> tuple[Any, int]:
         pairs = [(key, _swap(v, leaf)) for key, v in obj.items()]
         return type(obj)((key, v) for key, (v, _) in pairs), sum(n for _, (_, n) in pairs)
     if isinstance(obj, (list, tuple)):
+        if all(type(v) in _ATOMS for v in obj):  # e.g. a batch's subject names: nothing to walk
+            return obj, 0
         parts = [_swap(v, leaf) for v in obj]
         values = [v for v, _ in parts]
         made = type(obj)(*values) if hasattr(obj, "_fields") else type(obj)(values)
