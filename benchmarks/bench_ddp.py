@@ -1,0 +1,140 @@
+"""DDP training throughput under torchrun against one plain process, through gaitforge's own trainer.
+
+For each process count ``N`` (``--nproc``; 1 is one plain process, no torchrun) the benchmark runs
+``gaitforge.engine.trainer.train`` (what ``gaitforge train`` runs) on ``--config`` with the ``--set`` overrides, for
+``--short`` and then ``--long`` iterations in fresh run folders, and takes the steady rate from the difference, so that
+start-up (processes, model, DataLoader workers, the final checkpoint) cancels::
+
+    sequences/s = (long - short) × p·k / (t_long - t_short)
+
+The global batch ``p·k`` is the same for every ``N`` (under DDP each rank takes ``p·k / N`` of it), so the rate per
+process at ``N`` over the rate of one process is the scaling efficiency. The synthetic world the config trains on is
+generated once, before any timed run. On GPUs the trainer uses NCCL and, with ``train.amp`` (the default), float16
+autocast; on CPU gloo and float32.
+
+Prints one JSON object and writes it to ``--json``. On a GPU machine, at full model size::
+
+    python benchmarks/bench_ddp.py --nproc 1 2 4 8 --set train.device=cuda data.p=32 data.k=8 \\
+        model.args.channels=[64,128,256,512] model.args.embed_dim=256 "data.transforms=[{name: sil_cut}]" \\
+        --json ddp_gpu.json
+
+On CPU (2 cores): ``python benchmarks/bench_ddp.py --nproc 1 2 --short 3 --long 9 --set train.threads=1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+DEFAULT_CONFIG = "gaitbase_synth_cpu"
+
+
+def worker(args: argparse.Namespace) -> None:
+    """One training run (under torchrun when N > 1); rank 0 writes the run's seconds to ``--_out``."""
+    from gaitforge.config import load_config
+    from gaitforge.engine.trainer import train
+
+    overrides = [*args.set, f"train.iterations={args.iterations}", f"train.save_every={args.iterations}"]
+    cfg = load_config(args.config, overrides)
+    t0 = time.perf_counter()
+    result = train(cfg, Path(args.run_dir), progress=False)
+    seconds = time.perf_counter() - t0
+    if os.environ.get("RANK", "0") == "0":  # torchrun's; the process group is gone once train() returns
+        Path(args.out).write_text(json.dumps({"seconds": seconds, "trainer_seconds": result.seconds}))
+
+
+def run(n: int, iterations: int, root: Path, tag: str, args: argparse.Namespace) -> float:
+    """Wall seconds of one ``iterations``-long run with ``n`` processes."""
+    out = root / f"{tag}.json"
+    cmd = [__file__, "--_worker", "--config", args.config, "--iterations", str(iterations),
+           "--run-dir", str(root / "world" / tag), "--_out", str(out), "--set", *args.set]  # fmt: skip
+    if n > 1:
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={n}", *cmd]
+    else:
+        cmd = [sys.executable, *cmd]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=dict(os.environ))
+    if done.returncode:
+        raise RuntimeError(f"{tag} failed ({done.returncode}):\n{done.stderr[-4000:]}")
+    return float(json.loads(out.read_text())["seconds"])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", default=DEFAULT_CONFIG, help="a config file or packaged config name")
+    ap.add_argument("--set", nargs="*", default=[], help="config overrides, key=value")
+    ap.add_argument("--nproc", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--short", type=int, default=10, help="iterations of the shorter run")
+    ap.add_argument("--long", type=int, default=40, help="iterations of the longer run")
+    ap.add_argument("--root", type=Path, help="work folder (default: a temporary one)")
+    ap.add_argument("--json", type=Path, help="also write the JSON here")
+    ap.add_argument("--_worker", dest="worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--iterations", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--run-dir", help=argparse.SUPPRESS)
+    ap.add_argument("--_out", dest="out", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        worker(args)
+        return
+    if not 0 < args.short < args.long:
+        ap.error(f"--short {args.short} and --long {args.long}: expected 0 < short < long")
+
+    import torch
+
+    from gaitforge.config import load_config
+
+    cfg = load_config(args.config, args.set)
+    batch = cfg.data.p * cfg.data.k
+    bad = [n for n in args.nproc if n < 1 or batch % n]
+    if bad:
+        ap.error(f"--nproc {bad}: the global batch {batch} must split evenly among the processes")
+    cuda = torch.cuda.is_available() and cfg.train.device != "cpu"
+    with tempfile.TemporaryDirectory(dir=args.root) as tmp:
+        root = Path(tmp)
+        run(1, 1, root, "world", args)  # generates the synthetic world once; later runs reuse it
+        runs = {}
+        for n in args.nproc:
+            short = run(n, args.short, root, f"n{n}_short", args)
+            long = run(n, args.long, root, f"n{n}_long", args)
+            rate = (args.long - args.short) * batch / (long - short)
+            runs[str(n)] = {
+                "short_seconds": round(short, 2),
+                "long_seconds": round(long, 2),
+                "sequences_per_s": round(rate, 1),
+                "sequences_per_s_per_process": round(rate / n, 1),
+            }
+            print(f"# {n} process(es): {runs[str(n)]}", file=sys.stderr, flush=True)
+    one = runs.get("1", {}).get("sequences_per_s")
+    result = {
+        "benchmark": "ddp",
+        "settings": {
+            "config": args.config,
+            "overrides": args.set,
+            "global_batch": batch,
+            "iterations": [args.short, args.long],
+            "device": torch.cuda.get_device_name(0) if cuda else f"cpu ({os.cpu_count()} cores)",
+            "backend": "nccl" if cuda else "gloo",
+            "amp": bool(cfg.train.amp and cuda),
+            "model": cfg.model.name,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        },
+        "reference": "one plain process (no torchrun), the same global batch",
+        "runs": runs,
+        "ratios": {f"speedup_{n}": round(r["sequences_per_s"] / one, 2) for n, r in runs.items() if one and n != "1"}
+        | {f"efficiency_{n}": round(r["sequences_per_s_per_process"] / one, 2) for n, r in runs.items() if one},
+    }
+    print(json.dumps(result, indent=1))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
