@@ -288,15 +288,12 @@ def read_main(args: argparse.Namespace) -> None:
         ds = GaitDataset(SequenceStore(root), frame_sampler=sampler, transform=None, announced=True)
         batches = [[SampleKey(n, seed, slot) for n, seed, slot in row] for row in batches]
         collate = partial(collate_samples, pool=pool)
-        order = ReadAhead(batches, ds.will_need, args.read_ahead)
     elif kind_of(args.reader) == "pickle":
         ds = PickleReader()
     else:
         ds = StoreReader(args.reader.endswith(("_batch", "_ra")), args.reader.endswith("_ra"))
-    if args.reader.endswith("_ra"):
-        order = ReadAhead(batches, ds.will_need, args.read_ahead)
-    elif not args.reader.endswith("_loader"):
-        order = batches
+    ahead = args.reader.endswith(("_ra", "_loader"))
+    order = ReadAhead(batches, ds.will_need, args.read_ahead) if ahead else batches
     out: dict = {"setup_seconds": round(time.perf_counter() - t0, 3), "rss_after_setup_mb": _status_kib("VmRSS") >> 10}
     worker_peak = 0
     for phase in ("cold", "warm") if not args.sweep else ("epoch1", "epoch2"):  # the parent evicted the files
