@@ -10,7 +10,7 @@ start-up (processes, model, DataLoader workers, the final checkpoint) cancels::
 The global batch ``p·k`` is the same for every ``N`` (under DDP each rank takes ``p·k / N`` of it), so the rate per
 process at ``N`` over the rate of one process is the scaling efficiency. The synthetic world the config trains on is
 generated once, before any timed run. On GPUs the trainer uses NCCL and, with ``train.amp`` (the default), float16
-autocast; on CPU gloo and float32.
+autocast (``train.amp_dtype=bfloat16`` for bfloat16); on CPU gloo and float32 (or bfloat16 autocast, if asked).
 
 Prints one JSON object and writes it to ``--json``. On a GPU machine, at full model size::
 
@@ -88,6 +88,7 @@ def main() -> None:
     import torch
 
     from gaitforge.config import load_config
+    from gaitforge.engine.precision import resolve_precision
 
     cfg = load_config(args.config, args.set)
     batch = cfg.data.p * cfg.data.k
@@ -120,7 +121,9 @@ def main() -> None:
             "iterations": [args.short, args.long],
             "device": torch.cuda.get_device_name(0) if cuda else f"cpu ({os.cpu_count()} cores)",
             "backend": "nccl" if cuda else "gloo",
-            "amp": bool(cfg.train.amp and cuda),
+            "precision": resolve_precision(
+                cfg.train.amp, cfg.train.amp_dtype, torch.device("cuda" if cuda else "cpu")
+            ).describe(),
             "model": cfg.model.name,
             "torch": torch.__version__,
             "python": platform.python_version(),

@@ -131,7 +131,8 @@ class TrainConfig:
     iterations: int = 1000
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    amp: bool = True  # only takes effect on CUDA
+    amp: bool = True  # mixed precision (see amp_dtype)
+    amp_dtype: str = "auto"  # auto (float16 + loss scaling on CUDA, off on CPU) | float16 (CUDA) | bfloat16
     log_every: int = 50
     save_every: int = 500
     keep_checkpoints: int = 2

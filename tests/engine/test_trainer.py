@@ -101,3 +101,54 @@ def test_warm_start_is_skipped_on_resume(micro_world: Path, tmp_path: Path) -> N
     plain = micro_config(micro_world, iterations=2)
     train(plain, tmp_path / "run2", progress=False, stop_at=1)
     train(cfg, tmp_path / "run2", progress=False, resume=True)  # resume ignores init_from (not even opened)
+
+
+def _conv_output_dtypes(monkeypatch: pytest.MonkeyPatch) -> list[torch.dtype]:
+    """Builds the run's model with a hook that records the dtype every convolution computes in while training."""
+    import gaitforge.engine.trainer as trainer_module
+
+    seen: list[torch.dtype] = []
+    build = trainer_module.build_model_for
+
+    def build_hooked(cfg: object, num_classes: int) -> torch.nn.Module:
+        model = build(cfg, num_classes)
+        for module in model.modules():
+            if isinstance(module, torch.nn.modules.conv._ConvNd):
+                module.register_forward_hook(lambda m, _args, out: seen.append(out.dtype) if m.training else None)
+        return model
+
+    monkeypatch.setattr(trainer_module, "build_model_for", build_hooked)
+    return seen
+
+
+def test_bfloat16_autocast_trains_on_cpu(micro_world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = _conv_output_dtypes(monkeypatch)
+    cfg = micro_config(micro_world, iterations=4, amp_dtype="bfloat16")
+    train(cfg, tmp_path / "bf16", progress=False)
+    assert seen and set(seen) == {torch.bfloat16}  # every convolution of every step ran in bfloat16
+    seen.clear()
+    train(micro_config(micro_world, iterations=4), tmp_path / "fp32", progress=False)  # CPU default: float32
+    assert seen and set(seen) == {torch.float32}
+
+    state = load_checkpoint(latest_checkpoint(tmp_path / "bf16" / "checkpoints"))
+    assert state["scaler"] == {} and state["config"]["train"]["amp_dtype"] == "bfloat16"
+    low, full = state["model"], _weights(tmp_path / "fp32")
+    assert all(v.dtype == full[k].dtype for k, v in low.items())  # weights and statistics stay float32
+    params = [k for k in low if low[k].is_floating_point() and "running_" not in k]
+    assert any(not torch.equal(low[k], full[k]) for k in params)  # autocast changed the arithmetic
+    losses = [json.loads(x)["train/loss"] for x in (tmp_path / "bf16" / "metrics.jsonl").read_text().splitlines()]
+    assert len(losses) == 4 and all(0 < x < 10 for x in losses)
+
+    half = micro_config(micro_world, iterations=4, amp_dtype="bfloat16")
+    train(half, tmp_path / "split", progress=False, stop_at=2)
+    train(half, tmp_path / "split", progress=False, resume=True)
+    split = _weights(tmp_path / "split")
+    for key in low:  # resuming a bfloat16 run repeats the same arithmetic
+        torch.testing.assert_close(split[key], low[key], rtol=0, atol=1e-6, msg=f"{key} differs after resume")
+
+
+def test_float16_on_cpu_is_refused_before_any_work(micro_world: Path, tmp_path: Path) -> None:
+    cfg = micro_config(micro_world, iterations=2, amp_dtype="float16")
+    with pytest.raises(ValueError, match=r"train\.amp_dtype is 'float16' but the run is on cpu"):
+        train(cfg, tmp_path / "run", progress=False)
+    assert not (tmp_path / "run" / "checkpoints").exists() or not any((tmp_path / "run" / "checkpoints").iterdir())

@@ -1,7 +1,8 @@
 """The training loop: one explicit function, read top to bottom.
 
-CPU or one GPU with no launcher; many processes under ``torchrun`` (PyTorch DDP, see docs/distributed.md); AMP on
-CUDA; checkpoints (model, optimiser, scheduler, iteration, config, RNG states) written atomically by rank 0;
+CPU or one GPU with no launcher; many processes under ``torchrun`` (PyTorch DDP, see docs/distributed.md); mixed
+precision (float16 on CUDA, bfloat16 on CUDA or CPU: :mod:`~gaitforge.engine.precision`); checkpoints (model,
+optimiser, scheduler, iteration, config, RNG states) written atomically by rank 0;
 ``resume=True`` continues exactly where the last checkpoint stopped: batches are a pure function of
 (seed, iteration), so N straight iterations equal N/2 + resume + N/2.
 
@@ -43,6 +44,7 @@ from gaitforge.engine.distributed import (
 )
 from gaitforge.engine.logging import RunLogger
 from gaitforge.engine.optim import build_optimizer, build_scheduler
+from gaitforge.engine.precision import resolve_precision
 from gaitforge.engine.sync_batchnorm import convert_sync_batchnorm
 from gaitforge.engine.warm_start import apply_warm_start
 from gaitforge.losses import LossCollection, build_losses
@@ -131,6 +133,7 @@ def _train(
     if cfg.train.threads > 0:
         torch.set_num_threads(cfg.train.threads)
     device = ctx.device
+    precision = resolve_precision(cfg.train.amp, cfg.train.amp_dtype, device)  # a bad dtype fails before any work
     seed_everything(cfg.train.seed)
 
     # rank 0 first: it may generate the synthetic world that the other ranks then reuse
@@ -145,8 +148,7 @@ def _train(
     optimizer = build_optimizer(model, cfg.optimizer)
     total = cfg.train.iterations
     scheduler = build_scheduler(optimizer, cfg.scheduler, total)
-    use_amp = cfg.train.amp and device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    scaler = precision.grad_scaler()
 
     start = 0
     if resume:
@@ -157,7 +159,7 @@ def _train(
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
-        if "scaler" in state and use_amp:
+        if state.get("scaler") and precision.scaler:
             scaler.load_state_dict(state["scaler"])
         restore_rng_state(state["rng"])
         start = int(state["iteration"])
@@ -170,6 +172,7 @@ def _train(
             find_unused_parameters=cfg.train.find_unused_parameters,
         )
         logger.info("DDP: %d processes, %s, global batch %d", ctx.world_size, ctx.backend, cfg.data.p * cfg.data.k)
+    logger.info("precision: %s on %s", precision.describe(), device)
 
     def write_checkpoint(iteration: int) -> Path:
         path = save_checkpoint(
@@ -178,7 +181,7 @@ def _train(
                 "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(),
-                "scaler": scaler.state_dict() if use_amp else {},
+                "scaler": scaler.state_dict() if precision.scaler else {},
                 "iteration": iteration,
                 "config": config_to_dict(cfg),
                 "num_classes": data.num_classes,
@@ -202,7 +205,7 @@ def _train(
         batches = data.batches(start, rank=ctx.rank, world_size=ctx.world_size)
         for iteration, batch in zip(range(start, end), batches, strict=False):
             batch = batch.to(device, non_blocking=True)
-            with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
+            with precision.autocast():
                 output = net(batch)  # this rank's share of the global batch
                 labels = batch.labels
                 if gather:  # the losses see the whole global batch, as in one process
