@@ -19,6 +19,12 @@ Prints one JSON object and writes it to ``--json``. On a GPU machine, at full mo
         --json ddp_gpu.json
 
 On CPU (2 cores): ``python benchmarks/bench_ddp.py --nproc 1 2 --short 3 --long 9 --set train.threads=1``.
+
+``--amp-dtypes auto bfloat16 --rounds 3`` compares precisions (``train.amp_dtype``), interleaved round by round, each
+against the first (on CPU ``auto`` is float32)::
+
+    python benchmarks/bench_ddp.py --nproc 1 --short 4 --long 16 --rounds 3 --amp-dtypes auto bfloat16 \\
+        --set train.threads=1 data.num_workers=0 --json benchmarks/results/amp_cpu.json
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -50,11 +57,11 @@ def worker(args: argparse.Namespace) -> None:
         Path(args.out).write_text(json.dumps({"seconds": seconds, "trainer_seconds": result.seconds}))
 
 
-def run(n: int, iterations: int, root: Path, tag: str, args: argparse.Namespace) -> float:
-    """Wall seconds of one ``iterations``-long run with ``n`` processes."""
+def run(n: int, iterations: int, root: Path, tag: str, args: argparse.Namespace, extra: list[str]) -> float:
+    """Wall seconds of one ``iterations``-long run with ``n`` processes (``extra``: more overrides)."""
     out = root / f"{tag}.json"
     cmd = [__file__, "--_worker", "--config", args.config, "--iterations", str(iterations),
-           "--run-dir", str(root / "world" / tag), "--_out", str(out), "--set", *args.set]  # fmt: skip
+           "--run-dir", str(root / "world" / tag), "--_out", str(out), "--set", *args.set, *extra]  # fmt: skip
     if n > 1:
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={n}", *cmd]
     else:
@@ -72,6 +79,9 @@ def main() -> None:
     ap.add_argument("--nproc", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--short", type=int, default=10, help="iterations of the shorter run")
     ap.add_argument("--long", type=int, default=40, help="iterations of the longer run")
+    ap.add_argument("--amp-dtypes", nargs="+", choices=["auto", "float16", "bfloat16"],
+                    help="train.amp_dtype values to compare, the first the reference (default: config's)")  # fmt: skip
+    ap.add_argument("--rounds", type=int, default=1, help="runs of every setting, interleaved; medians reported")
     ap.add_argument("--root", type=Path, help="work folder (default: a temporary one)")
     ap.add_argument("--json", type=Path, help="also write the JSON here")
     ap.add_argument("--_worker", dest="worker", action="store_true", help=argparse.SUPPRESS)
@@ -96,22 +106,50 @@ def main() -> None:
     if bad:
         ap.error(f"--nproc {bad}: the global batch {batch} must split evenly among the processes")
     cuda = torch.cuda.is_available() and cfg.train.device != "cpu"
+    device = torch.device("cuda" if cuda else "cpu")
+    dtypes = args.amp_dtypes or [cfg.train.amp_dtype]
+    precision = {dt: resolve_precision(cfg.train.amp, dt, device).describe() for dt in dtypes}  # bad ones fail here
+    rates: dict[str, dict[int, list[float]]] = {dt: {n: [] for n in args.nproc} for dt in dtypes}
+    seconds: dict[str, dict[int, list[tuple[float, float]]]] = {dt: {n: [] for n in args.nproc} for dt in dtypes}
     with tempfile.TemporaryDirectory(dir=args.root) as tmp:
         root = Path(tmp)
-        run(1, 1, root, "world", args)  # generates the synthetic world once; later runs reuse it
-        runs = {}
-        for n in args.nproc:
-            short = run(n, args.short, root, f"n{n}_short", args)
-            long = run(n, args.long, root, f"n{n}_long", args)
-            rate = (args.long - args.short) * batch / (long - short)
-            runs[str(n)] = {
-                "short_seconds": round(short, 2),
-                "long_seconds": round(long, 2),
-                "sequences_per_s": round(rate, 1),
-                "sequences_per_s_per_process": round(rate / n, 1),
-            }
-            print(f"# {n} process(es): {runs[str(n)]}", file=sys.stderr, flush=True)
-    one = runs.get("1", {}).get("sequences_per_s")
+        run(1, 1, root, "world", args, [])  # generates the synthetic world once; later runs reuse it
+        for r in range(args.rounds):  # precisions interleaved, so that a slow hour hits them alike
+            for dt in dtypes:
+                extra = [f"train.amp_dtype={dt}"] if args.amp_dtypes else []
+                for n in args.nproc:
+                    short = run(n, args.short, root, f"r{r}_{dt}_n{n}_short", args, extra)
+                    long = run(n, args.long, root, f"r{r}_{dt}_n{n}_long", args, extra)
+                    rates[dt][n].append((args.long - args.short) * batch / (long - short))
+                    seconds[dt][n].append((short, long))
+                    print(f"# round {r + 1}, {precision[dt]}, {n} process(es): {rates[dt][n][-1]:.1f} seq/s",
+                          file=sys.stderr, flush=True)  # fmt: skip
+
+    def entry(dt: str, n: int) -> dict:
+        rate = statistics.median(rates[dt][n])
+        return {
+            "short_seconds": [round(a, 2) for a, _ in seconds[dt][n]],
+            "long_seconds": [round(b, 2) for _, b in seconds[dt][n]],
+            "sequences_per_s_rounds": [round(x, 1) for x in rates[dt][n]],
+            "sequences_per_s": round(rate, 1),
+            "sequences_per_s_per_process": round(rate / n, 1),
+        }
+
+    runs = {dt: {str(n): entry(dt, n) for n in args.nproc} for dt in dtypes}
+    ratios = {}
+    for dt in dtypes:
+        tag = f"{dt}_" if len(dtypes) > 1 else ""
+        one = runs[dt].get("1", {}).get("sequences_per_s")
+        for n, r in runs[dt].items():
+            if one and n != "1":
+                ratios[f"{tag}speedup_{n}"] = round(r["sequences_per_s"] / one, 2)
+            if one:
+                ratios[f"{tag}efficiency_{n}"] = round(r["sequences_per_s_per_process"] / one, 2)
+    for dt in dtypes[1:]:  # each precision against the first, per process count
+        for n in runs[dt]:
+            ratios[f"{dt}_over_{dtypes[0]}_{n}"] = round(
+                runs[dt][n]["sequences_per_s"] / runs[dtypes[0]][n]["sequences_per_s"], 2
+            )
     result = {
         "benchmark": "ddp",
         "settings": {
@@ -119,19 +157,18 @@ def main() -> None:
             "overrides": args.set,
             "global_batch": batch,
             "iterations": [args.short, args.long],
+            "rounds": args.rounds,
             "device": torch.cuda.get_device_name(0) if cuda else f"cpu ({os.cpu_count()} cores)",
             "backend": "nccl" if cuda else "gloo",
-            "precision": resolve_precision(
-                cfg.train.amp, cfg.train.amp_dtype, torch.device("cuda" if cuda else "cpu")
-            ).describe(),
+            "precision": precision if len(dtypes) > 1 else precision[dtypes[0]],
             "model": cfg.model.name,
             "torch": torch.__version__,
             "python": platform.python_version(),
         },
-        "reference": "one plain process (no torchrun), the same global batch",
-        "runs": runs,
-        "ratios": {f"speedup_{n}": round(r["sequences_per_s"] / one, 2) for n, r in runs.items() if one and n != "1"}
-        | {f"efficiency_{n}": round(r["sequences_per_s_per_process"] / one, 2) for n, r in runs.items() if one},
+        "reference": "one plain process (no torchrun), the same global batch"
+        + (f"; and {precision[dtypes[0]]} for the other precisions" if len(dtypes) > 1 else ""),
+        "runs": runs if len(dtypes) > 1 else runs[dtypes[0]],
+        "ratios": ratios,
     }
     print(json.dumps(result, indent=1))
     if args.json:
