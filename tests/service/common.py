@@ -1,8 +1,12 @@
-"""Helpers of the service tests: upload payloads (zip of PNGs, npz, npy) and a TestClient without noise."""
+"""Helpers of the service tests: upload payloads (zip of PNGs, npz, npy), a TestClient without noise, and a real
+uvicorn server in a thread."""
 
 from __future__ import annotations
 
 import io
+import socket
+import threading
+import time
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -66,3 +70,27 @@ def open_client(app: Any) -> Iterator[Any]:
         from fastapi.testclient import TestClient
     with TestClient(app) as client:
         yield client
+
+
+@contextmanager
+def serve(app: Any, **config: Any) -> Iterator[str]:
+    """Run ``app`` with uvicorn on a free loopback port in a thread; yields its base URL (``https`` when
+    ``config`` has ``ssl_certfile``; ``config`` goes to ``uvicorn.Config``)."""
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", **config))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        scheme = "https" if config.get("ssl_certfile") else "http"
+        yield f"{scheme}://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()

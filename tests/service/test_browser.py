@@ -8,11 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -20,7 +15,7 @@ import numpy as np
 import pytest
 
 from gaitforge.service import create_app
-from tests.service.common import npz_bytes, zip_bytes
+from tests.service.common import npz_bytes, serve, zip_bytes
 
 
 def _chromium() -> str:
@@ -34,28 +29,6 @@ def _chromium() -> str:
             pytest.fail(f"chromium ({path or 'playwright'}) is missing (required in CI)")
         pytest.skip("headless chromium or playwright is not available")
     return path
-
-
-@contextmanager
-def serve(app) -> Iterator[str]:
-    """Run ``app`` with uvicorn on a free loopback port in a thread; yields its base URL."""
-    import uvicorn
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
 
 
 def test_page_enrolls_identifies_and_deletes(recognizer, walks: dict[str, list[np.ndarray]], tmp_path: Path) -> None:
@@ -111,3 +84,53 @@ def test_page_enrolls_identifies_and_deletes(recognizer, walks: dict[str, list[n
                 browser.close()
         remaining = httpx.get(f"{base}/api/v1/subjects").json()["subjects"]
         assert [s["subject"] for s in remaining] == names[:3]
+
+
+def test_page_asks_for_a_token_and_keeps_it_for_the_tab(recognizer, walks, tmp_path: Path) -> None:
+    executable = _chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    from gaitforge.service import Tokens
+
+    write, read = "w" * 32, "r" * 32
+    name = sorted(walks)[0]
+    walk_zip = tmp_path / "walk.zip"
+    walk_zip.write_bytes(zip_bytes(walks[name][0]))
+    app = create_app(recognizer, tmp_path / "gallery", tokens=Tokens.from_pairs({write: "write", read: "read"}))
+    with serve(app) as base:
+        files = {"file": ("w.npz", npz_bytes(sil=walks[name][0]), "application/octet-stream")}
+        headers = {"Authorization": f"Bearer {write}"}
+        assert (
+            httpx.post(f"{base}/api/v1/enroll", data={"subject": name}, files=files, headers=headers).status_code == 201
+        )
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=executable, headless=True, args=["--no-sandbox"])
+            try:
+                page = browser.new_page()
+                page.goto(base + "/")
+                expect(page.locator("#token-form")).to_be_visible()
+                expect(page.locator("#token-status.error")).to_contain_text("needs an access token")
+                expect(page.locator("tr.subject-row")).to_have_count(0)
+
+                page.fill("#token-input", "x" * 32)
+                page.click("#token-submit")
+                expect(page.locator("#token-status.error")).to_contain_text("refused")
+
+                page.fill("#token-input", read)
+                page.click("#token-submit")
+                expect(page.locator("#token-form")).to_be_hidden()
+                expect(page.locator("#model-info")).to_contain_text("gaitbase")
+                expect(page.locator("tr.subject-row")).to_have_count(1)
+
+                page.fill("#enroll-subject", "mallory")  # a read token may not enroll
+                page.set_input_files("#enroll-file", str(walk_zip))
+                page.click("#enroll-submit")
+                expect(page.locator("#enroll-status.error")).to_contain_text("need a write token")
+
+                page.reload()  # the token stays with the tab
+                expect(page.locator("tr.subject-row")).to_have_count(1)
+                expect(page.locator("#token-form")).to_be_hidden()
+            finally:
+                browser.close()
+        listed = httpx.get(f"{base}/api/v1/subjects", headers=headers).json()["subjects"]
+        assert [s["subject"] for s in listed] == [name]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import pytest
@@ -31,6 +33,9 @@ def test_serve_arguments() -> None:
         (["--max-upload-mb", "0"], "--max-upload-mb is 0"),
         (["--workers", "0"], "--workers is 0"),
         (["--max-frames", "0"], "max_frames is 0"),
+        (["--token-file", "no_such_tokens.txt"], "no_such_tokens.txt: no such token file"),
+        (["--ssl-certfile", "cert.pem"], "--ssl-keyfile is missing"),
+        (["--ssl-certfile", "no_cert.pem", "--ssl-keyfile", "no_key.pem"], "--ssl-certfile no_cert.pem: no such file"),
     ],
 )
 def test_user_errors(service_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], extra, message) -> None:
@@ -40,3 +45,29 @@ def test_user_errors(service_run: Path, tmp_path: Path, capsys: pytest.CaptureFi
     err = capsys.readouterr().err
     assert err.startswith("gaitforge serve: error:") and message in err
     assert not (tmp_path / "g").exists()  # nothing created before the arguments were checked
+
+
+def test_tokens_and_tls_reach_uvicorn(service_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What ``serve`` hands uvicorn: the TLS files, and an app that asks for the token file's tokens."""
+    import uvicorn
+
+    from tests.service.common import open_client
+
+    cert, key, tokens = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "tokens.txt"
+    cert.write_text("certificate")
+    key.write_text("key")
+    tokens.write_text("t" * 32 + " read\n")
+    calls: list[tuple[object, dict]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
+    common = ["serve", "--model", str(service_run), "--gallery", str(tmp_path / "g"), "--token-file", str(tokens)]
+    assert main([*common, "--ssl-certfile", str(cert), "--ssl-keyfile", str(key)]) == 0
+    app, kw = calls[-1]
+    assert (kw["ssl_certfile"], kw["ssl_keyfile"]) == (str(cert), str(key))
+    with open_client(app) as client:
+        assert client.get("/api/v1/info").status_code == 401
+        assert client.get("/api/v1/info", headers={"Authorization": "Bearer " + "t" * 32}).status_code == 200
+    assert main([*common, "--workers", "2"]) == 0  # several workers: settings through the environment
+    app, kw = calls[-1]
+    assert app == "gaitforge.service.app:app_from_environment" and "ssl_certfile" not in kw
+    assert json.loads(os.environ["GAITFORGE_SERVICE_CONFIG"])["token_file"] == str(tokens.resolve())
+    monkeypatch.delenv("GAITFORGE_SERVICE_CONFIG")

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from gaitforge.service.auth import TokenFileError, Tokens
 from gaitforge.service.limits import ServiceError, ServiceLimits, check_subject
 
 if TYPE_CHECKING:
     from gaitforge.service.app import create_app
 
-__all__ = ["ServiceError", "ServiceLimits", "check_subject", "create_app"]
+__all__ = ["ServiceError", "ServiceLimits", "TokenFileError", "Tokens", "check_subject", "create_app"]
 
 
 def __getattr__(name: str) -> Any:

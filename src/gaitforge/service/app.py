@@ -26,6 +26,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gaitforge.service.auth import Tokens, required_role
 from gaitforge.service.limits import ServiceError, ServiceLimits
 from gaitforge.service.routes import API_PREFIX, build_router
 from gaitforge.service.state import ServiceState
@@ -94,12 +95,49 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(LockTimeout, lock_timeout)
 
 
+def _install_auth(app: FastAPI, tokens: Tokens) -> None:
+    """Every ``/api/v1`` request but the open ones needs a bearer token of the route's role; checked before the
+    body is read, so an unauthorised upload is refused without being received."""
+
+    @app.middleware("http")
+    async def bearer_token(request: Request, call_next: Any) -> Any:
+        path = request.url.path
+        if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
+            need = required_role(request.method, path[len(API_PREFIX) :] or "/")
+            if need is not None:
+                role = tokens.role_of(request.headers.get("authorization"))
+                if role is None:
+                    response = _error(
+                        ServiceError(
+                            401,
+                            "unauthorized",
+                            f"{request.method} {path}: header 'Authorization': expected 'Bearer <token>' with a "
+                            "token of the service's token file",
+                            "Authorization",
+                        )
+                    )
+                    response.headers["WWW-Authenticate"] = 'Bearer realm="gaitforge"'
+                    return response
+                if need == "write" and role != "write":
+                    return _error(
+                        ServiceError(
+                            403,
+                            "forbidden",
+                            f"{request.method} {path}: header 'Authorization': a read token may identify, list and "
+                            "show; enroll and delete need a write token",
+                            "Authorization",
+                        )
+                    )
+        return await call_next(request)
+
+
 def create_app(
     model: str | Path | Recognizer,
     gallery: str | Path,
     *,
     limits: ServiceLimits | None = None,
     device: str = "cpu",
+    tokens: Tokens | str | Path | None = None,
 ) -> FastAPI:
     """Build the service for one model and one gallery.
 
@@ -112,14 +150,19 @@ def create_app(
         gallery: Gallery folder.
         limits: Request bounds (default :class:`ServiceLimits`).
         device: Where the model runs (``"cpu"``, ``"cuda"``, ``"auto"``).
+        tokens: Bearer tokens the API requires (:class:`~gaitforge.service.auth.Tokens`, or a token file's path;
+            see :mod:`gaitforge.service.auth`); ``None``: the API is open to anyone who can reach it.
 
     Raises:
         FileNotFoundError: no such run or checkpoint.
+        TokenFileError: the token file is missing or malformed.
         ValueError: the model does not read silhouettes, or the gallery holds vectors of another model.
     """
     from gaitforge.retrieval import Gallery, Recognizer
 
     limits = limits or ServiceLimits()
+    if tokens is not None and not isinstance(tokens, Tokens):
+        tokens = Tokens.from_file(tokens)  # before the model loads: a bad file fails at once
     recognizer = model if isinstance(model, Recognizer) else Recognizer.from_checkpoint(model, device=device)
     if recognizer.modalities != ("sil",):
         raise ValueError(
@@ -142,6 +185,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logger.info("serving %r with gallery %s (%d sequences)", recognizer, store.path, len(store))
+        logger.info("API tokens: %s", tokens if tokens is not None else "none (open to anyone who can connect)")
         try:
             yield
         finally:
@@ -158,6 +202,8 @@ def create_app(
     )
     app.state.service = state
     _install_error_handlers(app)
+    if tokens is not None:
+        _install_auth(app, tokens)
     app.include_router(build_router(state))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
@@ -170,7 +216,7 @@ def create_app(
 
 
 def app_from_environment() -> FastAPI:
-    """The app described by :data:`ENV_CONFIG` (JSON ``{"model", "gallery", "device", "limits"}``).
+    """The app described by :data:`ENV_CONFIG` (JSON ``{"model", "gallery", "device", "limits", "token_file"}``).
 
     Used as uvicorn's app factory when ``gaitforge serve --workers N`` starts several worker processes.
     """
@@ -183,4 +229,5 @@ def app_from_environment() -> FastAPI:
         config["gallery"],
         limits=ServiceLimits(**config.get("limits", {})),
         device=config.get("device", "cpu"),
+        tokens=config.get("token_file"),
     )

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 from pathlib import Path
 
 __all__ = ["register"]
+
+logger = logging.getLogger(__name__)
 
 
 def _limits(args: argparse.Namespace) -> dict[str, int]:
@@ -24,9 +27,24 @@ def _limits(args: argparse.Namespace) -> dict[str, int]:
     }
 
 
+def _tls(args: argparse.Namespace) -> dict[str, str]:
+    """uvicorn's TLS arguments: both files or neither, each one there."""
+    given = {"--ssl-certfile": args.ssl_certfile, "--ssl-keyfile": args.ssl_keyfile}
+    if not any(given.values()):
+        return {}
+    for flag, path in given.items():
+        if not path:
+            raise ValueError(f"{flag} is missing; HTTPS needs both --ssl-certfile and --ssl-keyfile")
+    for flag, path in given.items():
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"{flag} {path}: no such file")
+    return {"ssl_certfile": str(args.ssl_certfile), "ssl_keyfile": str(args.ssl_keyfile)}
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from gaitforge.service.auth import Tokens
     from gaitforge.service.limits import ServiceLimits
 
     if not Path(args.model).exists():
@@ -37,12 +55,21 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         raise ValueError(f"--port is {args.port}; expected 0 to 65535")
     limits = _limits(args)
     ServiceLimits(**limits)  # check the values before starting anything
+    tls = _tls(args)
+    if args.token_file is not None:
+        Tokens.from_file(args.token_file)  # a missing or malformed file fails here, naming the line
+    elif args.host not in ("127.0.0.1", "localhost", "::1"):
+        logger.warning(
+            "listening on %s without --token-file: anyone who can connect can enroll, identify and delete", args.host
+        )
     log_level = "warning" if args.quiet else ("debug" if args.verbose else "info")
     if args.workers == 1:
         from gaitforge.service.app import create_app
 
-        app = create_app(args.model, args.gallery, limits=ServiceLimits(**limits), device=args.device)
-        uvicorn.run(app, host=args.host, port=args.port, log_level=log_level)
+        app = create_app(
+            args.model, args.gallery, limits=ServiceLimits(**limits), device=args.device, tokens=args.token_file
+        )
+        uvicorn.run(app, host=args.host, port=args.port, log_level=log_level, **tls)
         return 0
     # several worker processes: each builds the app from the environment (the gallery is shared through its lock)
     os.environ["GAITFORGE_SERVICE_CONFIG"] = json.dumps(
@@ -51,6 +78,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             "gallery": str(Path(args.gallery).resolve()),
             "device": args.device,
             "limits": limits,
+            "token_file": None if args.token_file is None else str(Path(args.token_file).resolve()),
         }
     )
     uvicorn.run(
@@ -60,6 +88,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=log_level,
+        **tls,
     )
     return 0
 
@@ -80,4 +109,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
     p.add_argument("--threads", type=int, default=2, help="inference threads per process (default 2)")
     p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N | auto")
+    p.add_argument(
+        "--token-file",
+        help="require 'Authorization: Bearer TOKEN' on the API: one 'TOKEN [read|write]' per line (docs/service.md)",
+    )
+    p.add_argument("--ssl-certfile", help="serve HTTPS with this PEM certificate (chain); needs --ssl-keyfile")
+    p.add_argument("--ssl-keyfile", help="the certificate's PEM private key")
     p.set_defaults(func=_cmd_serve)

@@ -2,7 +2,9 @@
 "use strict";
 
 const API = "/api/v1";
+const TOKEN_KEY = "gaitforge-token";
 let limits = null;
+let token = sessionStorage.getItem(TOKEN_KEY) || "";  // a bearer token, when the service asks for one
 
 const $ = (id) => document.getElementById(id);
 
@@ -24,14 +26,31 @@ function thumb(src, alt) {
 }
 
 async function api(path, options = {}) {
-  const response = await fetch(API + path, options);
+  const headers = token ? { Authorization: `Bearer ${token}` } : {};
+  const response = await fetch(API + path, { ...options, headers });
   let body = null;
   try { body = await response.json(); } catch (_) { /* not JSON */ }
+  if (response.status === 401) askToken(token ? "the access token was refused" : "this service needs an access token");
   if (!response.ok) {
     const message = body && body.error ? body.error.message : `${response.status} ${response.statusText}`;
     throw new Error(message);
   }
   return body;
+}
+
+function askToken(why) {
+  $("token-form").hidden = false;
+  setStatus("token-status", why, true);
+}
+
+async function onToken(event) {
+  event.preventDefault();
+  token = $("token-input").value.trim();
+  sessionStorage.setItem(TOKEN_KEY, token);  // this tab only, until it closes
+  $("token-input").value = "";
+  $("token-form").hidden = true;
+  setStatus("token-status", "");
+  await Promise.all([loadInfo(), loadSubjects()]);
 }
 
 function setStatus(id, text, error = false) {
@@ -148,6 +167,7 @@ async function onEnroll(event) {
 document.addEventListener("DOMContentLoaded", () => {
   $("identify-form").addEventListener("submit", onIdentify);
   $("enroll-form").addEventListener("submit", onEnroll);
+  $("token-form").addEventListener("submit", onToken);
   loadInfo();
   loadSubjects();
 });
