@@ -27,7 +27,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: (row name, packaged config, overrides)
+#: (row name, packaged config, overrides); ``{out}`` in an override is the runs folder (a row may start from an
+#: earlier row's checkpoint: GLN's phase 2 from its phase 1)
 ROWS: list[tuple[str, str, list[str]]] = [
     ("gaitset", "gaitset_synth_cpu", []),
     ("gaitpart", "gaitpart_synth_cpu", []),
@@ -37,7 +38,8 @@ ROWS: list[tuple[str, str, list[str]]] = [
     ("deepgaitv2_2d", "deepgaitv2_synth_cpu", ["model.args.mode=2d"]),
     ("deepgaitv2_p3d", "deepgaitv2_synth_cpu", ["model.args.mode=p3d"]),
     ("swingait", "swingait_synth_cpu", []),
-    ("gln", "gln_synth_cpu", []),
+    ("gln_phase1", "gln_synth_cpu_phase1", []),
+    ("gln", "gln_synth_cpu", ["train.init_from={out}/gln_phase1/checkpoints/ckpt-0000600.pt"]),  # phase 2
     ("deepgaitv2_3d", "deepgaitv2_synth_cpu", ["model.args.mode=3d"]),
 ]
 CONDITIONS = ("NM", "BG", "CL")
@@ -61,6 +63,8 @@ def run_one(name: str, config: str, overrides: list[str], out: Path) -> dict[str
     from gaitforge.engine.evaluate import evaluate_model, load_trained_model
     from gaitforge.engine.trainer import train
 
+    shown = [o.replace("{out}", "runs/zoo") for o in overrides]
+    overrides = [o.replace("{out}", str(out)) for o in overrides]
     cfg = load_config(config, overrides)
     run_dir = out / name
     resume = (run_dir / "checkpoints").is_dir() and latest_checkpoint(run_dir / "checkpoints") is not None
@@ -71,12 +75,12 @@ def run_one(name: str, config: str, overrides: list[str], out: Path) -> dict[str
     store, part = open_store(cfg, workdir=out, progress=False)
     t0 = time.perf_counter()
     res = evaluate_model(model, cfg, store, part, out_dir=run_dir / "eval", progress=False)
-    sets = " ".join(f"--set {o}" for o in overrides)
+    sets = " ".join(f"--set {o}" for o in shown)
     row = {
         "name": name,
         "model": cfg.model.name,
         "config": config,
-        "overrides": overrides,
+        "overrides": shown,
         "params": sum(p.numel() for p in model.parameters()),
         "iterations": result.iterations,
         "resumed": resume,
