@@ -8,17 +8,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from gaitforge.models.blocks import (
-    BasicBlock3D,
-    BasicBlockP3D,
-    BasicConv3d,
     FocalConv2d,
     GeMHorizontalPooling,
     PerSequence,
     init_peer_parameters,
     plain_layers,
-    residual_stage,
     to_sequence_tensor,
 )
+from gaitforge.models.blocks3d import BasicBlock3D, BasicBlockP3D, BasicConv3d, residual_stage
 
 
 def test_focal_conv_convolves_each_strip_separately() -> None:

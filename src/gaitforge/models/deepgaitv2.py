@@ -30,10 +30,10 @@ from gaitforge.models.blocks import (
     TemporalMaxPool,
     conv3x3,
     init_peer_parameters,
-    residual_stage,
     split_lengths,
     to_sequence_tensor,
 )
+from gaitforge.models.blocks3d import residual_stage
 
 __all__ = ["DeepGaitV2", "SkeletonGait", "deepgaitv2_stem", "packed_lengths"]
 
@@ -50,9 +50,7 @@ def packed_lengths(x: torch.Tensor, seq_lens: torch.Tensor) -> list[int]:
 
 def deepgaitv2_stem(in_channels: int, channels: int, blocks: int) -> tuple[nn.Module, nn.Module]:
     """``layer0`` (3x3 convolution, BatchNorm, ReLU) and ``layer1`` (a 2D residual stage), both per frame."""
-    layer0 = PerFrame(
-        nn.Sequential(conv3x3(in_channels, channels), nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
-    )
+    layer0 = PerFrame(nn.Sequential(conv3x3(in_channels, channels), nn.BatchNorm2d(channels), nn.ReLU(inplace=True)))
     layer1 = PerFrame(residual_stage("2d", channels, channels, 1, blocks))
     return layer0, layer1
 
@@ -96,9 +94,7 @@ class DeepGaitV2(GaitModel):
         if mode not in ("2d", "p3d", "3d"):
             raise ValueError(f"mode: expected '2d', 'p3d' or '3d', got {mode!r}")
         if len(layers) != 4 or len(channels) != 4:
-            raise ValueError(
-                f"layers and channels: expected 4 entries each, got {list(layers)}, {list(channels)}"
-            )
+            raise ValueError(f"layers and channels: expected 4 entries each, got {list(layers)}, {list(channels)}")
         c = [int(v) for v in channels]
         self.input_modalities = (modality,)
         self.in_channels = int(in_channels)

@@ -24,7 +24,6 @@ from torch import nn
 from gaitforge.data.batch import Batch
 from gaitforge.models.base import GaitModel, ModelOutput
 from gaitforge.models.blocks import (
-    BasicConv3d,
     GeMHorizontalPooling,
     SeparateBNNecks,
     SeparateFCs,
@@ -32,6 +31,7 @@ from gaitforge.models.blocks import (
     split_lengths,
     to_sequence_tensor,
 )
+from gaitforge.models.blocks3d import BasicConv3d
 
 __all__ = ["GaitGL", "GLConv"]
 
@@ -106,17 +106,13 @@ class GaitGL(GaitModel):
         super().__init__()
         c = [int(v) for v in channels]
         if len(c) not in (3, 4):
-            raise ValueError(
-                f"channels: expected 3 (CASIA-B layout) or 4 (OU-MVLP/GREW layout) widths, got {c}"
-            )
+            raise ValueError(f"channels: expected 3 (CASIA-B layout) or 4 (OU-MVLP/GREW layout) widths, got {c}")
         self.input_modalities = (modality,)
         self.in_channels = int(in_channels)
         if len(c) == 3:
             self.conv3d = nn.Sequential(BasicConv3d(in_channels, c[0]), _lrelu())
         else:
-            self.conv3d = nn.Sequential(
-                BasicConv3d(in_channels, c[0]), _lrelu(), BasicConv3d(c[0], c[0]), _lrelu()
-            )
+            self.conv3d = nn.Sequential(BasicConv3d(in_channels, c[0]), _lrelu(), BasicConv3d(c[0], c[0]), _lrelu())
         self.LTA = nn.Sequential(BasicConv3d(c[0], c[0], (3, 1, 1), (3, 1, 1), 0), _lrelu())
         if len(c) == 3:
             self.GLConvA0 = GLConv(c[0], c[1], halving=3)

@@ -36,9 +36,9 @@ from gaitforge.models.blocks import (
     conv1x1,
     conv3x3,
     init_peer_parameters,
-    residual_stage,
     to_sequence_tensor,
 )
+from gaitforge.models.blocks3d import residual_stage
 from gaitforge.models.deepgaitv2 import deepgaitv2_stem, packed_lengths
 
 __all__ = ["AttentionFusion", "SkeletonGaitPP"]

@@ -30,9 +30,9 @@ from gaitforge.models.blocks import (
     SeparateFCs,
     TemporalMaxPool,
     init_peer_parameters,
-    residual_stage,
     to_sequence_tensor,
 )
+from gaitforge.models.blocks3d import residual_stage
 from gaitforge.models.deepgaitv2 import deepgaitv2_stem, packed_lengths
 from gaitforge.models.swin3d import SwinTransformer3D
 
@@ -81,9 +81,7 @@ class SwinGait(GaitModel):
     ) -> None:
         super().__init__()
         if len(channels) != 2 or len(layers) != 4:
-            raise ValueError(
-                f"channels/layers: expected 2 and 4 entries, got {list(channels)}, {list(layers)}"
-            )
+            raise ValueError(f"channels/layers: expected 2 and 4 entries, got {list(channels)}, {list(layers)}")
         c0, c1 = int(channels[0]), int(channels[1])
         self.input_modalities = (modality,)
         self.in_channels = int(in_channels)
