@@ -42,6 +42,7 @@ from gaitforge.engine.distributed import (
 from gaitforge.engine.evaluate import evaluate_checkpoint
 from gaitforge.engine.trainer import _train, train
 from tests.conftest import micro_config
+from tests.engine.common import recording_conv_dtypes
 
 ROOT = Path(__file__).resolve().parents[2]
 ITERATIONS = 4
@@ -91,7 +92,7 @@ def _worker(spec_path: str) -> None:
     train(cfg, out / "ddp_split", progress=False, resume=True)
     train(micro_config(store, iterations=ITERATIONS, sync_bn=False), out / "ddp_nosync", progress=False)
     seen: list[torch.dtype] = []  # bfloat16 autocast under DDP: float32 weights, one step (see _bf16_config)
-    trainer_module.build_model_for = _recording_conv_dtypes(build, seen)  # type: ignore[assignment]
+    trainer_module.build_model_for = recording_conv_dtypes(build, seen)  # type: ignore[assignment]
     train(_bf16_config(store), out / "ddp_bf16", progress=False)
     trainer_module.build_model_for = build  # type: ignore[assignment]
     result = evaluate_checkpoint(out / "ddp", out_dir=out / "eval_ddp", progress=False)
@@ -149,19 +150,6 @@ def _bf16_config(store: Path, lr: float | None = None) -> object:
     if lr is not None:
         cfg.optimizer.lr = lr
     return cfg
-
-
-def _recording_conv_dtypes(build: Callable[..., torch.nn.Module], seen: list) -> Callable[..., torch.nn.Module]:
-    """``build`` with a hook on every convolution that records the dtype it computed in while training."""
-
-    def build_hooked(cfg: object, num_classes: int) -> torch.nn.Module:
-        model = build(cfg, num_classes)
-        for module in model.modules():
-            if isinstance(module, torch.nn.modules.conv._ConvNd):
-                module.register_forward_hook(lambda m, _a, y: seen.append(y.dtype) if m.training else None)
-        return model
-
-    return build_hooked
 
 
 def _node_worker(out: Path, store: Path, rank: int) -> None:

@@ -13,6 +13,7 @@ from gaitforge.engine.trainer import _gather_loss_inputs, train
 from gaitforge.losses import build_losses
 from gaitforge.models.base import ModelOutput
 from tests.conftest import micro_config
+from tests.engine.common import recording_conv_dtypes
 
 
 def _weights(run: Path) -> dict[str, torch.Tensor]:
@@ -108,16 +109,7 @@ def _conv_output_dtypes(monkeypatch: pytest.MonkeyPatch) -> list[torch.dtype]:
     import gaitforge.engine.trainer as trainer_module
 
     seen: list[torch.dtype] = []
-    build = trainer_module.build_model_for
-
-    def build_hooked(cfg: object, num_classes: int) -> torch.nn.Module:
-        model = build(cfg, num_classes)
-        for module in model.modules():
-            if isinstance(module, torch.nn.modules.conv._ConvNd):
-                module.register_forward_hook(lambda m, _args, out: seen.append(out.dtype) if m.training else None)
-        return model
-
-    monkeypatch.setattr(trainer_module, "build_model_for", build_hooked)
+    monkeypatch.setattr(trainer_module, "build_model_for", recording_conv_dtypes(trainer_module.build_model_for, seen))
     return seen
 
 

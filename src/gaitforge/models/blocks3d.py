@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from gaitforge.models.blocks import PerFrame, conv1x1, conv3x3
+from gaitforge.models.resnet import BasicBlock
 
 __all__ = ["BasicConv3d", "BasicBlockP3D", "BasicBlock3D", "residual_stage"]
 
@@ -84,8 +85,9 @@ class BasicBlockP3D(nn.Module):
         return self.relu(out + identity)
 
 
-class BasicBlock3D(nn.Module):
-    """3D residual block of DeepGaitV2: two 3x3x3 convolutions with BatchNorm3d.
+class BasicBlock3D(BasicBlock):
+    """3D residual block of DeepGaitV2: two 3x3x3 convolutions with BatchNorm3d (the forward pass is
+    :class:`~gaitforge.models.resnet.BasicBlock`'s, over ``[n, C, s, h, w]``).
 
     Args:
         in_channels: Input channels.
@@ -95,20 +97,13 @@ class BasicBlock3D(nn.Module):
     """
 
     def __init__(self, in_channels: int, channels: int, stride: int = 1, downsample: nn.Module | None = None) -> None:
-        super().__init__()
+        nn.Module.__init__(self)  # BasicBlock's own layers are 2D: these replace them, under the same names
         self.conv1 = nn.Conv3d(in_channels, channels, 3, stride=(1, stride, stride), padding=1, bias=False)
         self.bn1 = nn.BatchNorm3d(channels)
         self.relu = nn.ReLU(inplace=True)
         self.conv2 = nn.Conv3d(channels, channels, 3, stride=1, padding=1, bias=False)
         self.bn2 = nn.BatchNorm3d(channels)
         self.downsample = downsample
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``[n, C_in, s, h, w]`` → ``[n, C, s, h/stride, w/stride]``."""
-        identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        return self.relu(out + identity)
 
 
 def residual_stage(kind: str, in_channels: int, channels: int, stride: int, blocks: int) -> nn.Sequential:
@@ -118,8 +113,6 @@ def residual_stage(kind: str, in_channels: int, channels: int, stride: int, bloc
     when the stride or the width changes. ``2d`` stages work on ``[N, C, H, W]`` frames (wrap them in
     :class:`PerFrame`); the others on ``[n, C, s, H, W]``.
     """
-    from gaitforge.models.resnet import BasicBlock
-
     if kind not in ("2d", "p3d", "3d"):
         raise ValueError(f"mode: expected '2d', 'p3d' or '3d', got {kind!r}")
     if blocks < 1:
