@@ -160,3 +160,40 @@ def test_tokens_over_https(recognizer, tmp_path: Path) -> None:
             httpx.get(f"{base}/api/v1/health")
         with pytest.raises(httpx.RemoteProtocolError):  # and plain HTTP gets no answer
             httpx.get(base.replace("https://", "http://") + "/api/v1/health")
+
+
+def test_failure_window_slides_and_forgets() -> None:
+    from gaitforge.service.auth import FailureWindow
+
+    now = [100.0]
+    window = FailureWindow(limit=3, window_s=60.0, max_clients=2, clock=lambda: now[0])
+    for _ in range(3):
+        assert window.wait_s("a") == 0.0
+        window.record("a")
+        now[0] += 10.0
+    assert window.wait_s("a") == pytest.approx(30.0)  # the first failure (t=100) leaves the window at t=160
+    now[0] = 160.0
+    assert window.wait_s("a") == 0.0  # one failure left the window: one more attempt allowed
+    window.record("b")
+    window.record("c")  # a third address: the least recently failing one ("a", 2 failures left) is forgotten
+    now[0] = 161.0
+    window.record("a")  # remembered, this would be a's third failure within the minute
+    assert window.wait_s("a") == 0.0
+    window.record("a")
+    window.record("a")
+    assert window.wait_s("a") == pytest.approx(60.0)
+    with pytest.raises(ValueError, match="limit 0"):
+        FailureWindow(limit=0)
+
+
+def test_repeated_bad_tokens_get_429(recognizer, tmp_path: Path) -> None:
+    tokens = Tokens.from_pairs({READ: "read"})
+    app = create_app(recognizer, tmp_path / "g", limits=ServiceLimits(max_token_failures=2), tokens=tokens)
+    with open_client(app) as client:
+        assert client.get("/api/v1/info", headers=_bearer(READ)).status_code == 200  # successes are not counted
+        for _ in range(2):
+            error_of(client.get("/api/v1/info", headers=_bearer("x" * 40)), 401, "unauthorized", "Authorization")
+        blocked = client.get("/api/v1/info", headers=_bearer(READ))  # even a valid token, for the rest of the minute
+        err = error_of(blocked, 429, "too_many_failures", "Authorization")
+        assert err["limit"] == 2 and 0 < int(blocked.headers["retry-after"]) <= 60
+        assert client.get("/api/v1/health").status_code == 200  # open routes are not affected

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,7 +27,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gaitforge.service.auth import Tokens, required_role
+from gaitforge.service.auth import FailureWindow, Tokens, required_role
 from gaitforge.service.limits import ServiceError, ServiceLimits
 from gaitforge.service.routes import API_PREFIX, build_router
 from gaitforge.service.state import ServiceState
@@ -95,9 +96,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(LockTimeout, lock_timeout)
 
 
-def _install_auth(app: FastAPI, tokens: Tokens) -> None:
+def _install_auth(app: FastAPI, tokens: Tokens, limits: ServiceLimits) -> None:
     """Every ``/api/v1`` request but the open ones needs a bearer token of the route's role; checked before the
-    body is read, so an unauthorised upload is refused without being received."""
+    body is read, so an unauthorised upload is refused without being received. An address that keeps failing is
+    answered 429 for a while (:class:`~gaitforge.service.auth.FailureWindow`)."""
+    failures = FailureWindow(limits.max_token_failures)
 
     @app.middleware("http")
     async def bearer_token(request: Request, call_next: Any) -> Any:
@@ -105,8 +108,24 @@ def _install_auth(app: FastAPI, tokens: Tokens) -> None:
         if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
             need = required_role(request.method, path[len(API_PREFIX) :] or "/")
             if need is not None:
+                client = request.client.host if request.client else "?"
+                wait = failures.wait_s(client)
+                if wait > 0:
+                    response = _error(
+                        ServiceError(
+                            429,
+                            "too_many_failures",
+                            f"{request.method} {path}: header 'Authorization': {limits.max_token_failures} bad "
+                            f"tokens from {client} within a minute; retry in {math.ceil(wait)} s",
+                            "Authorization",
+                            limits.max_token_failures,
+                        )
+                    )
+                    response.headers["Retry-After"] = str(math.ceil(wait))
+                    return response
                 role = tokens.role_of(request.headers.get("authorization"))
                 if role is None:
+                    failures.record(client)
                     response = _error(
                         ServiceError(
                             401,
@@ -203,7 +222,7 @@ def create_app(
     app.state.service = state
     _install_error_handlers(app)
     if tokens is not None:
-        _install_auth(app, tokens)
+        _install_auth(app, tokens, limits)
     app.include_router(build_router(state))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")

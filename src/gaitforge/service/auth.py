@@ -13,17 +13,22 @@ in memory, and a presented token is compared with every digest in constant time 
 
 Clients send ``Authorization: Bearer <token>``. ``/api/v1/health``, the web page, its static files and the API's
 schema (``/api/docs``, ``openapi.json``) stay open; every other ``/api/v1`` route needs a token, answered ``401``
-without a valid one and ``403`` for a read token on a write route.
+without a valid one and ``403`` for a read token on a write route. A client address that sends more than
+``ServiceLimits.max_token_failures`` bad tokens in a minute gets ``429`` until the minute has passed
+(:class:`FailureWindow`; per server process, and behind a reverse proxy the address is the proxy's).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["MIN_TOKEN_CHARS", "ROLES", "TokenFileError", "Tokens", "required_role"]
+__all__ = ["MIN_TOKEN_CHARS", "ROLES", "FailureWindow", "TokenFileError", "Tokens", "required_role"]
 
 #: the roles a token may have, weakest first
 ROLES = ("read", "write")
@@ -123,3 +128,59 @@ def required_role(method: str, route: str) -> str | None:
     if method in ("GET", "HEAD", "OPTIONS") or (method == "POST" and route == "/identify"):
         return "read"
     return "write"
+
+
+class FailureWindow:
+    """Failed token attempts per client address over a sliding window, in bounded memory.
+
+    Args:
+        limit: Failures allowed per address within ``window_s``; the next request is refused until the oldest
+            of them leaves the window.
+        window_s: Window length in seconds.
+        max_clients: Addresses remembered; the least recently failing ones are forgotten first.
+        clock: Monotonic seconds (tests pass their own).
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        window_s: float = 60.0,
+        max_clients: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if limit < 1 or window_s <= 0 or max_clients < 1:
+            raise ValueError(
+                f"FailureWindow: limit {limit}, window_s {window_s}, max_clients {max_clients}; expected > 0"
+            )
+        self.limit, self.window_s, self.max_clients, self.clock = limit, window_s, max_clients, clock
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def _recent(self, client: str, now: float) -> deque[float] | None:
+        times = self._failures.get(client)
+        if times is None:
+            return None
+        while times and times[0] <= now - self.window_s:
+            times.popleft()
+        if not times:
+            del self._failures[client]
+            return None
+        return times
+
+    def wait_s(self, client: str) -> float:
+        """Seconds ``client`` must wait before its next attempt (0 when it may try now)."""
+        now = self.clock()
+        times = self._recent(client, now)
+        if times is None or len(times) < self.limit:
+            return 0.0
+        return max(0.0, times[0] + self.window_s - now)
+
+    def record(self, client: str) -> None:
+        """Count one failed attempt of ``client``."""
+        now = self.clock()
+        times = self._recent(client, now)
+        if times is None:
+            times = self._failures[client] = deque(maxlen=self.limit)
+        times.append(now)
+        self._failures.move_to_end(client)
+        while len(self._failures) > self.max_clients:
+            self._failures.popitem(last=False)

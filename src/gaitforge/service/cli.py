@@ -24,6 +24,7 @@ def _limits(args: argparse.Namespace) -> dict[str, int]:
         "max_upload_bytes": int(args.max_upload_mb * 2**20),
         "max_frames": args.max_frames,
         "inference_threads": args.threads,
+        "max_token_failures": args.max_token_failures,
     }
 
 
@@ -112,6 +113,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--token-file",
         help="require 'Authorization: Bearer TOKEN' on the API: one 'TOKEN [read|write]' per line (docs/service.md)",
+    )
+    p.add_argument(
+        "--max-token-failures",
+        type=int,
+        default=20,
+        help="bad tokens per client address per minute before it gets 429 (default 20; with --token-file)",
     )
     p.add_argument("--ssl-certfile", help="serve HTTPS with this PEM certificate (chain); needs --ssl-keyfile")
     p.add_argument("--ssl-keyfile", help="the certificate's PEM private key")

@@ -32,6 +32,8 @@ class ServiceLimits:
         max_subject_length: Characters in a subject name.
         max_queue: Requests allowed to wait for or run model inference at once; more are answered 503.
         inference_threads: Threads running decoding and model inference (off the event loop).
+        max_token_failures: With access tokens, requests with a missing or wrong token one client address may make
+            per minute; past it the address gets 429 for the rest of the minute, valid token or not.
     """
 
     max_upload_bytes: int = 64 * MIB
@@ -44,6 +46,7 @@ class ServiceLimits:
     max_subject_length: int = 64
     max_queue: int = 32
     inference_threads: int = 2
+    max_token_failures: int = 20
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
