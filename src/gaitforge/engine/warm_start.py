@@ -2,8 +2,8 @@
 
 Not a resume: only weights are read (no optimiser, scheduler or iteration). The file may be a gaitforge
 checkpoint or a peer OpenGait ``.pt`` (``{"model": ...}`` or a bare state dict); it is read with
-``weights_only=True`` through :func:`gaitforge.interop.opengait.read_checkpoint`, so it can hold no code. This is
-how the peer trains SwinGait from a DeepGaitV2 checkpoint (``restore_hint: PATH`` with
+``weights_only=True`` through :func:`gaitforge.interop.opengait_checkpoint.read_checkpoint`, so it can hold no
+code. This is how the peer trains SwinGait from a DeepGaitV2 checkpoint (``restore_hint: PATH`` with
 ``restore_ckpt_strict: false``), and how a classifier for another dataset is dropped (``init_skip: ["BNNecks.*"]``).
 """
 
@@ -187,7 +187,7 @@ def apply_warm_start(model: nn.Module, train_cfg: TrainConfig) -> WarmStartRepor
     """
     if not train_cfg.init_from:
         return WarmStartReport(strict=train_cfg.init_strict)
-    from gaitforge.interop.opengait import read_checkpoint
+    from gaitforge.interop.opengait_checkpoint import read_checkpoint
 
     path = Path(train_cfg.init_from).expanduser()
     if not path.is_file():
