@@ -126,6 +126,7 @@ def _train(
             f"data.p: {d.p} subjects per batch do not divide among {ctx.world_size} processes; with "
             "train.global_loss false every rank needs whole subjects for its triplets"
         )
+    precision = resolve_precision(cfg.train.amp, cfg.train.amp_dtype, ctx.device)  # fails before anything is written
     ckpt_dir = run_dir / "checkpoints"
     if ctx.is_main:
         ckpt_dir.mkdir(parents=True, exist_ok=True)
@@ -133,7 +134,6 @@ def _train(
     if cfg.train.threads > 0:
         torch.set_num_threads(cfg.train.threads)
     device = ctx.device
-    precision = resolve_precision(cfg.train.amp, cfg.train.amp_dtype, device)  # a bad dtype fails before any work
     seed_everything(cfg.train.seed)
 
     # rank 0 first: it may generate the synthetic world that the other ranks then reuse
