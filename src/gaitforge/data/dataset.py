@@ -160,7 +160,7 @@ class GaitDataset(Dataset):
             return []
         positions: list[int] = []
         tf_seeds: list[Any] = []
-        idx: list[np.ndarray] | np.ndarray = []
+        idx: list[np.ndarray] | np.ndarray
         if isinstance(keys[0], SampleKey):
             count = self.frame_sampler.draw_count(np.random.default_rng([keys[0].seed, 0]))
             positions = [k.index for k in keys]
@@ -171,11 +171,10 @@ class GaitDataset(Dataset):
         else:
             rng = self._process_rng()
             count = self.frame_sampler.draw_count(rng)
-            picks = []
+            idx = []
             for k in keys:
                 tf_seeds.append(int(rng.integers(0, 2**63 - 1)))
                 positions.append(int(k))
-                picks.append(self.frame_sampler.sample(self._lengths[int(k)], rng, count))
-            idx = picks
+                idx.append(self.frame_sampler.sample(self._lengths[int(k)], rng, count))
         frames = self._read(positions, idx)
         return [self._finish(p, f, t) for p, f, t in zip(positions, frames, tf_seeds)]

@@ -59,13 +59,9 @@ def resolve_precision(amp: bool, amp_dtype: str, device: torch.device) -> Precis
     if amp_dtype not in AMP_DTYPES:
         raise ValueError(f"train.amp_dtype is {amp_dtype!r}; expected one of {list(AMP_DTYPES)}")
     kind = device.type
-    if not amp:
+    if not amp or (amp_dtype == "auto" and kind != "cuda"):
         return Precision(kind, None, scaler=False)
-    if amp_dtype == "auto":
-        amp_dtype = "float16" if kind == "cuda" else "float32"
-    if amp_dtype == "float32":
-        return Precision(kind, None, scaler=False)
-    if amp_dtype == "float16":
+    if amp_dtype in ("auto", "float16"):
         if kind != "cuda":
             raise ValueError(
                 f"train.amp_dtype is 'float16' but the run is on {kind}; float16 autocast is for CUDA "

@@ -60,9 +60,11 @@ def _package_version() -> str:
         return "0+unknown"
 
 
-def _error(exc: ServiceError) -> JSONResponse:
-    headers = {"Retry-After": "1"} if exc.status == 503 else None
-    return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+def _error(exc: ServiceError, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The JSON answer of a refusal; a 503 says to retry in a second unless ``headers`` say otherwise."""
+    merged = {"Retry-After": "1"} if exc.status == 503 else {}
+    merged.update(headers or {})
+    return JSONResponse(exc.to_dict(), status_code=exc.status, headers=merged or None)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -102,52 +104,37 @@ def _install_auth(app: FastAPI, tokens: Tokens, limits: ServiceLimits) -> None:
     answered 429 for a while (:class:`~gaitforge.service.auth.FailureWindow`)."""
     failures = FailureWindow(limits.max_token_failures)
 
+    def refusal(request: Request) -> JSONResponse | None:
+        path = request.url.path
+        if not (path == API_PREFIX or path.startswith(API_PREFIX + "/")):
+            return None
+        need = required_role(request.method, path[len(API_PREFIX) :] or "/")
+        if need is None:
+            return None
+        where = f"{request.method} {path}: header 'Authorization'"
+        client = request.client.host if request.client else "?"
+        wait = math.ceil(failures.wait_s(client))
+        if wait > 0:
+            message = (
+                f"{where}: {limits.max_token_failures} bad tokens from {client} within a minute; retry in {wait} s"
+            )
+            error = ServiceError(429, "too_many_failures", message, "Authorization", limits.max_token_failures)
+            return _error(error, {"Retry-After": str(wait)})
+        role = tokens.role_of(request.headers.get("authorization"))
+        if role is None:
+            failures.record(client)
+            message = f"{where}: expected 'Bearer <token>' with a token of the service's token file"
+            error = ServiceError(401, "unauthorized", message, "Authorization")
+            return _error(error, {"WWW-Authenticate": 'Bearer realm="gaitforge"'})
+        if need == "write" and role != "write":
+            message = f"{where}: a read token may identify, list and show; enroll and delete need a write token"
+            return _error(ServiceError(403, "forbidden", message, "Authorization"))
+        return None
+
     @app.middleware("http")
     async def bearer_token(request: Request, call_next: Any) -> Any:
-        path = request.url.path
-        if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
-            need = required_role(request.method, path[len(API_PREFIX) :] or "/")
-            if need is not None:
-                client = request.client.host if request.client else "?"
-                wait = failures.wait_s(client)
-                if wait > 0:
-                    response = _error(
-                        ServiceError(
-                            429,
-                            "too_many_failures",
-                            f"{request.method} {path}: header 'Authorization': {limits.max_token_failures} bad "
-                            f"tokens from {client} within a minute; retry in {math.ceil(wait)} s",
-                            "Authorization",
-                            limits.max_token_failures,
-                        )
-                    )
-                    response.headers["Retry-After"] = str(math.ceil(wait))
-                    return response
-                role = tokens.role_of(request.headers.get("authorization"))
-                if role is None:
-                    failures.record(client)
-                    response = _error(
-                        ServiceError(
-                            401,
-                            "unauthorized",
-                            f"{request.method} {path}: header 'Authorization': expected 'Bearer <token>' with a "
-                            "token of the service's token file",
-                            "Authorization",
-                        )
-                    )
-                    response.headers["WWW-Authenticate"] = 'Bearer realm="gaitforge"'
-                    return response
-                if need == "write" and role != "write":
-                    return _error(
-                        ServiceError(
-                            403,
-                            "forbidden",
-                            f"{request.method} {path}: header 'Authorization': a read token may identify, list and "
-                            "show; enroll and delete need a write token",
-                            "Authorization",
-                        )
-                    )
-        return await call_next(request)
+        refused = refusal(request)
+        return refused if refused is not None else await call_next(request)
 
 
 def create_app(

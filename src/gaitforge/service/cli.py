@@ -57,9 +57,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     limits = _limits(args)
     ServiceLimits(**limits)  # check the values before starting anything
     tls = _tls(args)
-    if args.token_file is not None:
-        Tokens.from_file(args.token_file)  # a missing or malformed file fails here, naming the line
-    elif args.host not in ("127.0.0.1", "localhost", "::1"):
+    # a missing or malformed token file fails here, naming the line
+    tokens = Tokens.from_file(args.token_file) if args.token_file is not None else None
+    if tokens is None and args.host not in ("127.0.0.1", "localhost", "::1"):
         logger.warning(
             "listening on %s without --token-file: anyone who can connect can enroll, identify and delete", args.host
         )
@@ -67,9 +67,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if args.workers == 1:
         from gaitforge.service.app import create_app
 
-        app = create_app(
-            args.model, args.gallery, limits=ServiceLimits(**limits), device=args.device, tokens=args.token_file
-        )
+        app = create_app(args.model, args.gallery, limits=ServiceLimits(**limits), device=args.device, tokens=tokens)
         uvicorn.run(app, host=args.host, port=args.port, log_level=log_level, **tls)
         return 0
     # several worker processes: each builds the app from the environment (the gallery is shared through its lock)
