@@ -92,6 +92,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_models(args: argparse.Namespace) -> int:
     from gaitforge.models import MODELS, list_models
+    from gaitforge.models.modalities import declared_input_modalities
 
     rows = []
     for name in list_models():
@@ -101,7 +102,7 @@ def _cmd_models(args: argparse.Namespace) -> int:
             {
                 "name": name,
                 "class": f"{cls.__module__}.{cls.__qualname__}",
-                "modalities": ",".join(getattr(cls, "input_modalities", ("sil",))),
+                "modalities": ",".join(declared_input_modalities(cls)),
                 "summary": doc[0] if doc else "",
             }
         )
