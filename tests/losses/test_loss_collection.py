@@ -100,3 +100,20 @@ def test_missing_field_names_the_entry() -> None:
     odd = LossCollection([LossTerm("t", TripletLoss(), input="nope")])
     with pytest.raises(KeyError, match=r"losses\[0\] \(t\)\.input: model output has no field 'nope'"):
         odd(ModelOutput(torch.randn(4, 3, 1)), torch.tensor([0, 0, 1, 1]))
+
+
+def test_a_loss_can_read_labels_from_the_model_output() -> None:
+    """ScoNet's cross-entropy reads the diagnosis labels (from metadata), the triplet the identities."""
+    losses = LossCollection.from_config(
+        [{"name": "triplet"}, {"name": "ce", "input": "logits", "labels": "diagnosis_labels"}]
+    )
+    logits = torch.randn(4, 3, 2)
+    diagnosis = torch.tensor([2, 0, 1, 2])
+    out = ModelOutput(torch.randn(4, 3, 2), logits, extras={"diagnosis_labels": diagnosis})
+    total, stats = losses(out, torch.tensor([0, 0, 1, 1]))
+    ce_alone, _ = LossCollection.from_config([{"name": "ce", "input": "logits"}])(out, diagnosis)
+    assert stats["ce/loss"] == pytest.approx(float(ce_alone))
+    with pytest.raises(KeyError, match=r"losses\[1\] \(ce\)\.labels: the model output has no 'diagnosis_labels'"):
+        losses(ModelOutput(out.embeddings, logits), torch.tensor([0, 0, 1, 1]))
+    with pytest.raises(TypeError, match=r"losses\[0\]\.labels: expected the name"):
+        LossCollection.from_config([{"name": "ce", "labels": 3}])

@@ -15,6 +15,7 @@ from gaitforge.models import GaitModel, ModelOutput, create_model, is_trainable,
 # Small settings per model so the suite stays fast on CPU: (constructor kwargs, per-frame input shape).
 SMALL: dict[str, tuple[dict, tuple[int, ...]]] = {
     "gaitbase": (dict(channels=(8, 16, 16, 32), embed_dim=16, num_classes=7), (64, 44)),
+    "sconet": (dict(channels=(8, 16, 16, 32), embed_dim=16), (64, 44)),
     "gei": (dict(size=(32, 22)), (64, 44)),
     "gaitset": (dict(channels=(8, 16, 16), embed_dim=16, bins=(8, 4, 2, 1)), (32, 22)),
     "gaitpart": (

@@ -126,6 +126,11 @@ def _build_baseline(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
     )
 
 
+def _build_sconet(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
+    """``ScoNet``: the Baseline (GaitBase) layout with a 3-class screening head → ``sconet``."""
+    return PeerModelSpec("sconet", _build_baseline(model_cfg).kwargs)
+
+
 def _ints(path: str, value: Any) -> list[int]:
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         raise ValueError(f"{path}: expected a list of integers, got {value!r}")
@@ -336,6 +341,17 @@ class _PeerModel:
     description: str
 
 
+def _pose_builder(name: str) -> Callable[[Mapping[str, Any]], PeerModelSpec]:
+    """A builder of :mod:`gaitforge.interop.opengait_pose` (imported on use: that module imports this one)."""
+
+    def build(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
+        from gaitforge.interop import opengait_pose
+
+        return getattr(opengait_pose, name)(model_cfg)
+
+    return build
+
+
 # The peer's `model` name -> how to build it. The defaults above (layers 1/2/2/1, maxpool on)
 # are those of the peer's ResNet9.
 _PEER_MODELS: dict[str, _PeerModel] = {
@@ -343,6 +359,10 @@ _PEER_MODELS: dict[str, _PeerModel] = {
         _build_any_baseline,
         "GaitBase: ResNet9 backbone, TP max, HPP, SeparateFCs, BNNecks (a Plain backbone gives the early baseline)",
     ),
+    "GaitGraph1": _PeerModel(_pose_builder("build_gaitgraph1"), "GaitGraph: one ResGCN branch on COCO-17 poses"),
+    "GaitGraph2": _PeerModel(_pose_builder("build_gaitgraph2"), "GaitGraph2: ResGCN on joints, velocities, bones"),
+    "GaitTR": _PeerModel(_pose_builder("build_gaittr"), "GaitTR: spatial transformer + TCN on COCO-17 poses"),
+    "MultiScaleGaitGraph": _PeerModel(_pose_builder("build_msgg"), "MSGG: joint / limb / part ST-GCN streams"),
     "GaitSet": _PeerModel(_build_gaitset, "GaitSet: per-frame set blocks + global set path, HPP on both, FCs"),
     "GaitPart": _PeerModel(_build_gaitpart, "GaitPart: Plain backbone with focal convolutions, per-part TFA, FCs"),
     "GaitGL": _PeerModel(_build_gaitgl, "GaitGL: global-local 3D convolutions, LTA, GeM HPP, BN + part classifier"),
@@ -352,6 +372,7 @@ _PEER_MODELS: dict[str, _PeerModel] = {
     "SkeletonGaitPP": _PeerModel(
         _build_skeletongait_pp, "SkeletonGait++: skeleton-map and silhouette stems, attention fusion, DeepGaitV2-P3D"
     ),
+    "ScoNet": _PeerModel(_build_sconet, "ScoNet: GaitBase with a 3-class scoliosis screening head (labels from typs)"),
 }
 
 
@@ -391,7 +412,11 @@ def build_model(model_cfg: Mapping[str, Any]) -> GaitModel:
 
 
 def run_opengait_style(
-    model: GaitModel, ipts: list[torch.Tensor], seqL: torch.Tensor | None, labs: torch.Tensor | None = None
+    model: GaitModel,
+    ipts: list[torch.Tensor],
+    seqL: torch.Tensor | None,
+    labs: torch.Tensor | None = None,
+    typs: list[str] | None = None,
 ) -> dict[str, torch.Tensor]:
     """Call ``model`` with the peer's test-loop inputs and return its outputs under the peer's paths.
 
@@ -403,6 +428,8 @@ def run_opengait_style(
             ``from_opengait_inputs(ipts) -> {modality: tensor}``.
         seqL: ``None`` or the peer's int tensor ``[1, k]`` of packed sequence lengths.
         labs: ``[n]`` int64 labels, passed through; ``-1`` when ``None``.
+        typs: The peer's per-sequence type strings, given to the model as ``Batch.conditions`` (ScoNet reads
+            its screening status there); ``None`` for none.
 
     Returns:
         Slash-joined paths → tensors: ``inference_feat/embeddings``, ``training_feat/triplet/embeddings``,
@@ -421,14 +448,16 @@ def run_opengait_style(
     seq_lens = None if seqL is None else seqL.reshape(-1).to(device=device, dtype=torch.long)
     n = int(seq_lens.numel()) if seq_lens is not None else int(ipts[0].shape[0])
     labels = torch.full((n,), -1, dtype=torch.long, device=device) if labs is None else labs.to(device).long()
-    out = model(Batch(inputs=inputs, labels=labels, seq_lens=seq_lens))
+    out = model(Batch(inputs=inputs, labels=labels, seq_lens=seq_lens, conditions=list(typs or [])))
     routes = getattr(model, "opengait_outputs", DEFAULT_OUTPUT_ROUTES)
     result: dict[str, torch.Tensor] = {}
     for path, field in routes.items():
         if field == "logits" and out.logits is None:
             continue
+        if path.endswith("/labels") and field not in out.extras:
+            continue  # labels from metadata the batch did not carry: fall back to labs below
         result[path] = out.get(field)
     result["training_feat/triplet/labels"] = labels
     if "training_feat/softmax/logits" in result:
-        result["training_feat/softmax/labels"] = labels
+        result.setdefault("training_feat/softmax/labels", labels)  # a model may route other labels there
     return result

@@ -26,7 +26,7 @@ LOSSES: Registry[type[nn.Module]] = Registry("loss")
 LOSSES.register("triplet", "gaitforge.losses.triplet:TripletLoss")
 LOSSES.register("ce", "gaitforge.losses.cross_entropy:CrossEntropyLoss")
 
-_ENTRY_KEYS = ("name", "weight", "input")
+_ENTRY_KEYS = ("name", "weight", "input", "labels")
 
 
 @dataclass
@@ -39,12 +39,15 @@ class LossTerm:
         weight: Factor in the total.
         input: ``ModelOutput`` field it reads (``embeddings``, ``logits`` or an extras key); ``None``
             takes the loss's ``default_input``.
+        labels: ``ModelOutput`` extras key holding this loss's ``[B]`` labels when they are not the identities
+            (e.g. ScoNet's ``diagnosis_labels``, read from each sequence's metadata); ``None``: the batch labels.
     """
 
     name: str
     loss: nn.Module
     weight: float = 1.0
     input: str | None = None
+    labels: str | None = None
 
 
 class LossCollection(nn.Module):
@@ -105,7 +108,10 @@ class LossCollection(nn.Module):
                 raise type(exc)(f"losses[{i}] ({name}): {exc}") from exc
             seen[name] = seen.get(name, 0) + 1
             tag = name if seen[name] == 1 else f"{name}{seen[name]}"
-            terms.append(LossTerm(tag, loss, float(weight), entry.get("input")))
+            labels_field = entry.get("labels")
+            if labels_field is not None and not isinstance(labels_field, str):
+                raise TypeError(f"losses[{i}].labels: expected the name of a model output, got {labels_field!r}")
+            terms.append(LossTerm(tag, loss, float(weight), entry.get("input"), labels_field))
         return cls(terms)
 
     def forward(self, output: ModelOutput, labels: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
@@ -123,7 +129,16 @@ class LossCollection(nn.Module):
                 tensor = output.get(field)
             except KeyError as exc:
                 raise KeyError(f"losses[{i}] ({term.name}).input: {exc.args[0]}") from exc
-            value, term_stats = term.loss(tensor, labels)
+            term_labels = labels
+            if term.labels is not None:
+                if term.labels not in output.extras:
+                    raise KeyError(
+                        f"losses[{i}] ({term.name}).labels: the model output has no {term.labels!r} "
+                        f"(for ScoNet's diagnosis_labels every sequence needs a status in its metadata); "
+                        f"available: {sorted(output.extras)}"
+                    )
+                term_labels = output.extras[term.labels]
+            value, term_stats = term.loss(tensor, term_labels)
             stats.update({f"{term.name}/{k}": v for k, v in term_stats.items()})
             total = term.weight * value if total is None else total + term.weight * value
         assert total is not None  # guaranteed by the constructor

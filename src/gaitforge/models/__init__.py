@@ -32,6 +32,7 @@ MODELS.register("gaitgraph2", "gaitforge.models.gaitgraph:GaitGraph2")
 MODELS.register("gaittr", "gaitforge.models.gaittr:GaitTR")
 MODELS.register("gpgait", "gaitforge.models.gpgait:GPGait")
 MODELS.register("msgg", "gaitforge.models.msgg:MSGG")
+MODELS.register("sconet", "gaitforge.models.sconet:ScoNet")
 
 
 def create_model(name: str, **kwargs: Any) -> GaitModel:
