@@ -9,6 +9,7 @@ Nothing in a config is ever executed.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import types
 import typing
@@ -19,6 +20,7 @@ from typing import Any
 import yaml
 
 from gaitforge.utils.atomic import atomic_write_text
+from gaitforge.utils.safe_yaml import load_yaml_file, load_yaml_text
 
 __all__ = [
     "Config",
@@ -33,6 +35,7 @@ __all__ = [
     "SynthConfig",
     "TrainConfig",
     "apply_overrides",
+    "check_values",
     "config_from_dict",
     "config_to_dict",
     "load_config",
@@ -241,10 +244,72 @@ def _build(cls: type, data: dict[str, Any], path: str) -> Any:
     return cls(**kwargs)
 
 
+# (dotted key, lower bound, bound included) of the numeric fields with an obvious valid range; every number
+# must also be finite (a NaN learning rate would train silently into NaN weights).
+_BOUNDS: tuple[tuple[str, float, bool], ...] = (
+    ("train.iterations", 0, False),
+    ("train.log_every", 0, False),
+    ("train.save_every", 0, False),
+    ("train.keep_checkpoints", 0, False),
+    ("train.threads", 0, True),
+    ("train.dist_timeout_s", 0, False),
+    ("optimizer.lr", 0, True),
+    ("optimizer.momentum", 0, True),
+    ("optimizer.weight_decay", 0, True),
+    ("scheduler.gamma", 0, False),
+    ("scheduler.warmup_iterations", 0, True),
+    ("scheduler.min_lr", 0, True),
+    ("scheduler.cosine_iterations", 0, True),
+    ("scheduler.update_every", 0, False),
+    ("data.p", 0, False),
+    ("data.k", 0, False),
+    ("data.num_workers", 0, True),
+    ("data.synth.workers", 0, False),
+    ("eval.batch_size", 0, False),
+)
+_FRAME_BOUNDS = (("num", 0, False), ("min", 0, False), ("max", 0, False), ("skip", 0, True), ("max_all", 0, False))
+
+
+def _check_number(value: Any, key: str, low: float, inclusive: bool) -> None:
+    if value is None:
+        return
+    if not math.isfinite(value) or value < low or (value == low and not inclusive):
+        relation = ">=" if inclusive else ">"
+        raise ConfigError(f"{key}: expected a finite number {relation} {low:g}, got {value!r}")
+
+
+def check_values(cfg: Config) -> None:
+    """Refuse numeric fields outside their valid range (``train.iterations: 0``, a NaN or negative rate...).
+
+    Raises:
+        ConfigError: naming the dotted key, the range and the value.
+    """
+    for key, low, inclusive in _BOUNDS:
+        section, *rest = key.split(".")
+        node: Any = getattr(cfg, section)
+        for part in rest:
+            node = getattr(node, part)
+        _check_number(node, key, low, inclusive)
+    for name in ("train_frames", "test_frames"):
+        frames = getattr(cfg.data, name)
+        for attr, low, inclusive in _FRAME_BOUNDS:
+            _check_number(getattr(frames, attr), f"data.{name}.{attr}", low, inclusive)
+    for i, beta in enumerate(cfg.optimizer.betas):
+        if not (math.isfinite(beta) and 0 <= beta < 1):
+            raise ConfigError(f"optimizer.betas[{i}]: expected a number in [0, 1), got {beta!r}")
+    for i, milestone in enumerate(cfg.scheduler.milestones):
+        _check_number(milestone, f"scheduler.milestones[{i}]", 0, True)
+    for i, group in enumerate(cfg.optimizer.param_groups):
+        for attr in ("lr", "lr_scale", "weight_decay"):
+            _check_number(getattr(group, attr), f"optimizer.param_groups[{i}].{attr}", 0, True)
+
+
 def config_from_dict(data: dict[str, Any], source: str | None = None) -> Config:
-    """Build a :class:`Config` from a plain dict; errors name ``source`` (a file) when given."""
+    """Build a :class:`Config` from a plain dict and check its values; errors name ``source`` (a file) when given."""
     try:
-        return _build(Config, data or {}, "")
+        cfg = _build(Config, data or {}, "")
+        check_values(cfg)
+        return cfg
     except ConfigError as exc:
         if source:
             raise ConfigError(f"{source}: {exc}") from None
@@ -262,7 +327,7 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
         if "=" not in item:
             raise ConfigError(f"override {item!r}: expected key.path=value")
         key, raw = item.split("=", 1)
-        value = yaml.safe_load(raw)
+        value = load_yaml_text(raw, f"override {item!r}")
         node = data
         parts = key.strip().split(".")
         for part in parts[:-1]:
@@ -298,8 +363,7 @@ def load_config(path: str | os.PathLike[str] | None = None, overrides: list[str]
         source = str(p)
         if not p.is_file():
             raise ConfigError(f"{p}: config file not found")
-        with p.open("r", encoding="utf-8") as fh:
-            loaded = yaml.safe_load(fh)
+        loaded = load_yaml_file(p)
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{p}: expected a mapping at the top level, got {type(loaded).__name__}")
         data = loaded or {}

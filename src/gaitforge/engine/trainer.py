@@ -22,7 +22,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from gaitforge.config import Config, config_to_dict, save_config
+from gaitforge.config import Config, check_values, config_to_dict, save_config
 from gaitforge.engine.checkpoint import (
     capture_rng_state,
     checkpoint_name,
@@ -114,6 +114,7 @@ def _train(
     ctx: DistContext,
 ) -> TrainResult:
     started = time.perf_counter()
+    check_values(cfg)  # configs built in Python skip load_config's checks: refuse bad numbers before any work
     d = cfg.data
     if ctx.world_size > 1 and (d.p * d.k) % ctx.world_size:
         raise ValueError(
@@ -128,9 +129,6 @@ def _train(
         )
     precision = resolve_precision(cfg.train.amp, cfg.train.amp_dtype, ctx.device)  # fails before anything is written
     ckpt_dir = run_dir / "checkpoints"
-    if ctx.is_main:
-        ckpt_dir.mkdir(parents=True, exist_ok=True)
-        save_config(cfg, run_dir / "config.yaml")
     if cfg.train.threads > 0:
         torch.set_num_threads(cfg.train.threads)
     device = ctx.device
@@ -141,6 +139,9 @@ def _train(
     model = build_model_for(cfg, data.num_classes)
     if not resume:  # a resume restores everything from the run's own checkpoint instead
         apply_warm_start(model, cfg.train)
+    if ctx.is_main:  # only now: a bad data setup, model or init_from checkpoint leaves no run folder behind
+        ckpt_dir.mkdir(parents=True, exist_ok=True)
+        save_config(cfg, run_dir / "config.yaml")
     if ctx.enabled and cfg.train.sync_bn:
         model = convert_sync_batchnorm(model, device)
     model = model.to(device)

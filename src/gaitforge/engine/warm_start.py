@@ -192,7 +192,10 @@ def apply_warm_start(model: nn.Module, train_cfg: TrainConfig) -> WarmStartRepor
     path = Path(train_cfg.init_from).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"train.init_from: checkpoint {path.resolve()} not found")
-    contents = read_checkpoint(path)
+    try:
+        contents = read_checkpoint(path)
+    except ValueError as exc:  # torch's unpickler details span many lines: one line for the command line
+        raise ValueError(f"train.init_from: {' '.join(str(exc).split())}") from exc
     return warm_start_from_state(
         model,
         contents.state,
