@@ -32,7 +32,9 @@ def test_store_input_with_select(micro_world: Path) -> None:
 
 
 def test_png_folder_and_npy(tmp_path: Path) -> None:
-    frames = np.zeros((3, 40, 30), np.uint8)
+    from gaitforge.preprocess.silhouette import pretreat_sequence
+
+    frames = np.zeros((6, 40, 30), np.uint8)
     frames[:, 5:35, 10:20] = 255
     (tmp_path / "walk").mkdir()
     for t, f in enumerate(frames):
@@ -41,9 +43,9 @@ def test_png_folder_and_npy(tmp_path: Path) -> None:
     folder, array = resolve_inputs([str(tmp_path / "walk"), str(tmp_path / "sil.npy")])
     (a,) = folder.load()
     (b,) = array.load()
-    np.testing.assert_array_equal(a.data, frames)
-    np.testing.assert_array_equal(b.data, frames)
-    assert a.provenance["frames"] == 3 and a.provenance["first"] == "000.png" and a.subject is None
+    np.testing.assert_array_equal(a.data, pretreat_sequence(frames))  # checked and pretreated while loading
+    np.testing.assert_array_equal(b.data, pretreat_sequence(frames))
+    assert a.provenance["frames"] == 6 and a.provenance["first"] == "000.png" and a.subject is None
     assert "time" in a.provenance and b.provenance["source"].endswith("sil.npy")
 
 
@@ -73,7 +75,8 @@ def test_video_tracks_become_sequences(tmp_path: Path, monkeypatch: pytest.Monke
     (tmp_path / "walk.mp4").write_bytes(b"")
     sil = np.zeros((4, 64, 64), np.uint8)
     fake = types.ModuleType("gaitforge.preprocess.video")
-    fake.extract_sequences = lambda path: [  # type: ignore[attr-defined]
+    fake.probe_video = lambda path: types.SimpleNamespace(width=64, height=64, frames=4, fps=25.0)  # type: ignore[attr-defined]
+    fake.extract_sequences = lambda path, end_s=None: [  # type: ignore[attr-defined]
         Sequence("v-t0003", "video", "unknown", {"sil": sil}, {"track_id": 3, "boxes": np.ones((4, 4)), "fps": 25.0}),
         Sequence("v-t0008", "video", "unknown", {"sil": sil}, {"track_id": 8, "source": "video"}),
     ]

@@ -84,7 +84,7 @@ def test_cos_runs_give_part_normalised_vectors(trained_run: Path, store: Sequenc
 def test_errors(recognizer: Recognizer, trained_run: Path) -> None:
     with pytest.raises(ValueError, match="expected uint8"):
         recognizer.embed(np.zeros((4, 64, 64), np.float32))
-    with pytest.raises(ValueError, match="none of 3 frames survived"):
+    with pytest.raises(ValueError, match="none of the 3 frames holds a silhouette"):
         recognizer.embed(np.zeros((3, 100, 80), np.uint8))
     with pytest.raises(ValueError, match="lacks modalities \\['sil'\\]"):
         recognizer.embed(Sequence("1", "nm-01", "000", {"pose": np.zeros((4, 17, 3), np.float32)}))

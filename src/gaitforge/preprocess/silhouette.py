@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable
 from collections.abc import Sequence as SequenceABC
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,8 +179,17 @@ def pretreat_sequence(
     return (res.frames, res.kept) if return_kept else res.frames
 
 
-def read_png_folder(folder: str | Path) -> tuple[list[np.ndarray], list[str]]:
-    """Read every ``*.png`` in ``folder`` (sorted by path) as 8-bit greyscale.
+def read_png_folder(
+    folder: str | Path, before_decode: Callable[[list[Path]], None] | None = None
+) -> tuple[list[np.ndarray], list[str]]:
+    """Read every regular ``*.png`` file in ``folder`` (sorted by path) as 8-bit greyscale.
+
+    A named pipe, socket or device named ``*.png`` is skipped with a warning, never opened (opening a pipe would
+    wait for a writer forever).
+
+    Args:
+        folder: The folder.
+        before_decode: Called with the paths to read before any is decoded (bounds checks raise from it).
 
     Returns:
         ``(frames, names)``: uint8 ``[H, W]`` frames and their file names.
@@ -187,7 +197,14 @@ def read_png_folder(folder: str | Path) -> tuple[list[np.ndarray], list[str]]:
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: not a folder of PNG frames")
-    paths = sorted(folder.glob("*.png"))
+    paths = []
+    for p in sorted(folder.glob("*.png")):
+        if p.is_file():  # regular files only (follows symlinks; False for pipes, sockets, devices)
+            paths.append(p)
+        else:
+            logger.warning("%s: not a regular file; skipped", p)
+    if before_decode is not None:
+        before_decode(paths)
     frames = []
     for p in paths:
         img = cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)

@@ -13,14 +13,17 @@ write; any number of readers.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import logging
 import math
 import os
+import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -31,12 +34,13 @@ from gaitforge.retrieval.catalog import DB_NAME, FORMAT_VERSION, Catalog, to_jso
 from gaitforge.retrieval.gallery_reports import GalleryReports
 from gaitforge.retrieval.live_index import LiveIndex
 from gaitforge.retrieval.lock import FileLock, LockTimeout
+from gaitforge.retrieval.names import SubjectNameError, check_subject_name, confusable_skeleton
 from gaitforge.retrieval.snapshot import current_umask
 from gaitforge.retrieval.types import Calibration, Identification, SubjectInfo
 from gaitforge.retrieval.vector_index import resolve_index_options
 from gaitforge.retrieval.vectors import check_metric, check_vectors
 
-__all__ = ["Gallery"]
+__all__ = ["Gallery", "GalleryError"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,10 +57,40 @@ def _fault(point: str) -> None:
         _FAULT_HOOK(point)
 
 
-def _check_subject(subject: str) -> str:
-    if not isinstance(subject, str) or not subject.strip():
-        raise ValueError(f"subject is {subject!r}; expected a non-empty name")
-    return subject
+class GalleryError(ValueError):
+    """A gallery whose files cannot be read or written (a corrupt ``gallery.db``, a full disk): one line naming
+    the file; what was committed before stays committed."""
+
+
+@contextlib.contextmanager
+def _storage(db: Path, action: str) -> Iterator[None]:
+    """Turn SQLite and disk-full failures while ``action`` into a :class:`GalleryError` naming ``db``."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        text = str(exc)
+        if "full" in text:
+            raise GalleryError(
+                f"{db}: {action}: the disk is full ({text}); the transaction was rolled back and everything "
+                "committed before is kept; free space and retry"
+            ) from exc
+        if "locked" in text or "busy" in text:
+            raise GalleryError(f"{db}: {action}: the database stayed locked by another process ({text}); retry") from exc
+        raise GalleryError(
+            f"{db}: {action}: not a readable gallery database ({text}); restore the gallery folder from a backup "
+            "or enroll into a new one"
+        ) from exc
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        raise GalleryError(
+            f"{exc.filename or db}: {action}: no space left on the device; everything committed before is kept; "
+            "free space and retry"
+        ) from exc
+
+
+def _check_subject(subject: object) -> str:
+    return check_subject_name(subject, "subject")
 
 
 def _nonempty(x: np.ndarray, subject: str) -> np.ndarray:
@@ -135,23 +169,14 @@ class Gallery(GalleryReports):
         options = resolve_index_options(index, int(dim), index_options)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-        catalog = Catalog(tmp / DB_NAME, create=True)
-        with catalog.write(bump=False):
-            meta = {
-                "format_version": FORMAT_VERSION,
-                "dim": int(dim),
-                "metric": metric,
-                "index_kind": index,
-                "index_options": {k: v for k, v in options.items() if k in index_options},
-                "index_epoch": 0,
-                "threshold": None,
-                "calibration": None,
-                "model": None,
-                "created": time.time(),
-            }
-            for key, value in meta.items():
-                catalog.set_meta(key, value)
-        catalog.close()
+        try:
+            with _storage(path / DB_NAME, "create"):
+                cls._write_new(tmp, dim, metric, index, {k: v for k, v in options.items() if k in index_options})
+        except BaseException:
+            for leftover in tmp.iterdir():
+                leftover.unlink()
+            tmp.rmdir()
+            raise
         os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp gives 0700; a gallery folder is shared like any other
         try:
             if path.exists():
@@ -164,6 +189,27 @@ class Gallery(GalleryReports):
             raise ValueError(f"{path}: a gallery was created there concurrently ({exc.strerror})") from exc
         logger.info("created gallery %s (dim %d, %s, index %s)", path, dim, metric, index)
         return cls.open(path)
+
+    @staticmethod
+    def _write_new(tmp: Path, dim: int, metric: str, index: str, index_options: dict[str, Any]) -> None:
+        """The database of a new gallery in the temporary folder ``tmp``."""
+        catalog = Catalog(tmp / DB_NAME, create=True)
+        with catalog.write(bump=False):
+            meta = {
+                "format_version": FORMAT_VERSION,
+                "dim": int(dim),
+                "metric": metric,
+                "index_kind": index,
+                "index_options": index_options,
+                "index_epoch": 0,
+                "threshold": None,
+                "calibration": None,
+                "model": None,
+                "created": time.time(),
+            }
+            for key, value in meta.items():
+                catalog.set_meta(key, value)
+        catalog.close()
 
     @classmethod
     def open(cls, path: str | Path, read_only: bool = False, lock_timeout: float = 60.0) -> Gallery:
@@ -179,7 +225,13 @@ class Gallery(GalleryReports):
             raise FileNotFoundError(
                 f"{path}: no gallery there (missing {DB_NAME}); create one with Gallery.create or `gaitforge enroll`"
             )
-        return cls(path, Catalog(path / DB_NAME), read_only=read_only, lock_timeout=lock_timeout)
+        with _storage(path / DB_NAME, "open"):
+            catalog = Catalog(path / DB_NAME)
+            try:
+                return cls(path, catalog, read_only=read_only, lock_timeout=lock_timeout)
+            except BaseException:
+                catalog.close()
+                raise
 
     @classmethod
     def open_or_create(
@@ -247,20 +299,48 @@ class Gallery(GalleryReports):
 
     def __len__(self) -> int:
         """Enrolled sequences (committed)."""
-        with self._mutex:
+        with self._mutex, _storage(self._catalog.path, "count sequences"):
             return self._catalog.count_sequences()
 
     def subjects(self) -> list[SubjectInfo]:
-        """Enrolled subjects, by name."""
-        with self._mutex:
+        """Enrolled subjects, by name (stored names are returned as stored; see :func:`.names.display_name`)."""
+        with self._mutex, _storage(self._catalog.path, "list subjects"):
             return self._catalog.subjects()
+
+    def _stored_name(self, subject: str) -> str:
+        """The stored name ``subject`` refers to: itself when stored exactly (names stored before the name rule
+        stay reachable), else its NFKC form; KeyError when neither is enrolled."""
+        if isinstance(subject, str) and self._catalog.has_subject(subject):
+            return subject
+        try:
+            normal = check_subject_name(subject, "subject")
+        except SubjectNameError:
+            normal = None
+        if normal is not None and self._catalog.has_subject(normal):
+            return normal
+        raise KeyError(f"subject {subject!r} is not enrolled in the gallery {self.path}")
+
+    def _check_lookalikes(self, names: Sequence[str]) -> None:
+        """Refuse a new name that reads like an enrolled one (case, or Cyrillic / Greek look-alike letters)."""
+        new = [n for n in dict.fromkeys(names) if not self._catalog.has_subject(n)]
+        if not new:
+            return
+        known: dict[str, str] = {}
+        for info in self._catalog.subjects():
+            known.setdefault(confusable_skeleton(info.subject), info.subject)
+        for name in new:
+            other = known.setdefault(confusable_skeleton(name), name)
+            if other != name:
+                raise SubjectNameError(
+                    f"subject {name!r} reads like the enrolled {other!r} (same letters up to case or look-alike "
+                    f"Cyrillic / Greek letters); enroll under {other!r} or a name that reads differently"
+                )
 
     def sequences(self, subject: str) -> list[dict[str, Any]]:
         """A subject's sequences: ``{"sequence_id", "created", "provenance"}``; KeyError when not enrolled."""
-        with self._mutex:
-            rows = self._catalog.subject_rows(subject)
-            if not rows and not self._catalog.has_subject(subject):
-                raise KeyError(f"subject {subject!r} is not enrolled in the gallery {self.path}")
+        with self._mutex, _storage(self._catalog.path, "read sequences"):
+            name = self._stored_name(subject)
+            rows = self._catalog.subject_rows(name)
             return [{"sequence_id": i, "created": t, "provenance": json.loads(p)} for i, t, p in rows]
 
     def embeddings(self, subject: str | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -280,6 +360,10 @@ class Gallery(GalleryReports):
         """Bring the in-memory index and meta up to the last commit of any process."""
         if self._closed:
             raise ValueError(f"{self.path}: the gallery is closed")
+        with _storage(self._catalog.path, "read"):
+            self._sync_now()
+
+    def _sync_now(self) -> None:
         version = self._catalog.data_version()
         if version == self._data_version and self._live.index is not None:
             return
@@ -307,7 +391,7 @@ class Gallery(GalleryReports):
             self._writable()
             with self._lock:
                 self._sync()
-                with self._catalog.write(bump=False):
+                with _storage(self._catalog.path, "write"), self._catalog.write(bump=False):
                     for key, value in values.items():
                         self._catalog.set_meta(key, value)
                 self._meta.update(values)
@@ -318,7 +402,7 @@ class Gallery(GalleryReports):
             self._writable()
             with self._lock:
                 self._sync()
-                with self._catalog.write(fault=_fault) as gen:
+                with _storage(self._catalog.path, "write"), self._catalog.write(fault=_fault) as gen:
                     added, vectors, removed, result = op(gen)
                 _fault("after_commit")
                 try:
@@ -330,8 +414,22 @@ class Gallery(GalleryReports):
                     self._live.index = None  # rebuilt from the catalog on the next call
                     raise
                 if self.autosave and self._live.should_save():
-                    self._live.save(self._epoch(), fault=_fault)
+                    self._save_index_or_warn()
         return result
+
+    def _save_index_or_warn(self) -> None:
+        """Save the index; a full disk only costs the shortcut (the next open replays the catalog), so it warns."""
+        try:
+            self._live.save(self._epoch(), fault=_fault)
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+            logger.warning(
+                "%s: index not saved (no space left on the device); nothing committed is lost, the next open "
+                "rebuilds it from %s",
+                self.path,
+                DB_NAME,
+            )
 
     def save(self) -> bool:
         """Save the FAISS index now (it is also saved as changes accumulate, and on close).
@@ -341,7 +439,7 @@ class Gallery(GalleryReports):
         """
         with self._mutex:
             self._writable()
-            with self._lock:
+            with self._lock, _storage(self.path, "save the index"):
                 self._sync()
                 return self._live.save(self._epoch(), fault=_fault)
 
@@ -380,12 +478,12 @@ class Gallery(GalleryReports):
             with self._lock:
                 self._sync()
                 self._live.rebuild(kind, options)
-                with self._catalog.write(bump=False):
+                with _storage(self._catalog.path, "reindex"), self._catalog.write(bump=False):
                     self._catalog.set_meta("index_kind", kind)
                     self._catalog.set_meta("index_options", stored)
                     self._catalog.set_meta("index_epoch", self._epoch() + 1)
                 self._meta = self._catalog.all_meta()
-                self._live.save(self._epoch(), fault=_fault)
+                self._save_index_or_warn()
 
     # -- writes ------------------------------------------------------------------------------------------
 
@@ -393,12 +491,17 @@ class Gallery(GalleryReports):
         """Add sequences of ``subject`` (created when new).
 
         Args:
-            subject: Name.
+            subject: Name; normalised to NFKC and checked by :func:`~gaitforge.retrieval.names.check_subject_name`
+                (a name that reads like an enrolled one is refused too).
             embeddings: ``[D]`` or ``[N, D]`` vectors.
             provenance: One dict for all, one per vector, or None (video, frames, boxes, source path, time, ...).
 
         Returns:
             The new sequence ids (never reused).
+
+        Raises:
+            SubjectNameError: the name rule refuses ``subject``.
+            GalleryError: the database cannot be written (full disk, damaged file); nothing is half-written.
         """
         subject = _check_subject(subject)
         x = _nonempty(check_vectors(embeddings, self.dim), subject)
@@ -418,6 +521,7 @@ class Gallery(GalleryReports):
 
     def _insert(self, names: list[str], x: np.ndarray, prov: list[str]) -> list[int]:
         def op(gen: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
+            self._check_lookalikes(names)
             ids = self._catalog.insert(gen, names, x, prov)
             return ids, x, np.empty(0, np.int64), [int(i) for i in ids]
 
@@ -427,9 +531,7 @@ class Gallery(GalleryReports):
         """Remove a subject and its sequences; returns how many sequences went. KeyError when not enrolled."""
 
         def op(gen: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
-            if not self._catalog.has_subject(subject):
-                raise KeyError(f"subject {subject!r} is not enrolled in the gallery {self.path}")
-            removed = self._catalog.delete_subject(gen, subject)
+            removed = self._catalog.delete_subject(gen, self._stored_name(subject))
             return np.empty(0, np.int64), np.empty((0, self.dim), np.float32), removed, len(removed)
 
         return self._write(op)
@@ -440,10 +542,9 @@ class Gallery(GalleryReports):
         prov = _provenance(provenance, len(x))
 
         def op(gen: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
-            if not self._catalog.has_subject(subject):
-                raise KeyError(f"subject {subject!r} is not enrolled in the gallery {self.path}")
-            removed = self._catalog.delete_subject(gen, subject, keep_subject=True)
-            ids = self._catalog.insert(gen, [subject] * len(x), x, prov)
+            name = self._stored_name(subject)
+            removed = self._catalog.delete_subject(gen, name, keep_subject=True)
+            ids = self._catalog.insert(gen, [name] * len(x), x, prov)
             return ids, x, removed, [int(i) for i in ids]
 
         return self._write(op)
@@ -477,7 +578,7 @@ class Gallery(GalleryReports):
                 if not self.read_only and self._live.should_save(at_close=True, small_bytes=SMALL_INDEX_BYTES):
                     with self._lock:
                         self._sync()
-                        self._live.save(self._epoch(), fault=_fault)
+                        self._save_index_or_warn()
             except LockTimeout as exc:  # the saved index is only a shortcut: the next open replays the catalog
                 logger.warning("%s: index not saved on close (%s)", self.path, exc)
             finally:

@@ -1,10 +1,14 @@
 """What ``gaitforge enroll`` / ``identify`` accept as INPUT, turned into sequences with provenance.
 
-* a folder of silhouette PNG frames (pretreated here unless already square 64/128 px);
+* a folder of silhouette PNG frames (pretreated here unless already square 64/128 px; regular files only);
 * a sequence store folder (has ``index.json``), filtered by ``--select subject=A|B,condition=nm-01,view=090``;
 * a ``.npy`` file of uint8 silhouettes ``[T, H, W]`` (read without pickle);
 * a video file (``.mp4``, ``.avi``, ...): people are tracked and segmented by :mod:`gaitforge.preprocess.video`,
   one sequence per track.
+
+Every input is bounded before it is decoded and checked after, by :mod:`gaitforge.io.silhouettes` (the same
+functions the service uses): at most ``max_frames`` frames of at most ``max_frame_side`` pixels a side, a silhouette
+in at least ``min_frames`` frames; refusals are :class:`~gaitforge.io.silhouettes.InputRefused` naming the file.
 """
 
 from __future__ import annotations
@@ -19,6 +23,13 @@ from typing import Any
 import numpy as np
 
 from gaitforge.data.sequence import Sequence
+from gaitforge.io.silhouettes import (
+    InputLimits,
+    check_video,
+    prepare_silhouettes,
+    read_npy_frames,
+    read_png_frames,
+)
 
 __all__ = ["VIDEO_SUFFIXES", "InputItem", "parse_select", "resolve_inputs"]
 
@@ -69,39 +80,23 @@ def _mtime(path: Path) -> float:
     return float(os.stat(path).st_mtime)
 
 
-def _png_item(path: Path) -> InputItem:
+def _png_item(path: Path, limits: InputLimits) -> InputItem:
     def load() -> list[Loaded]:
-        from gaitforge.preprocess.silhouette import read_png_folder
-
-        frames, names = read_png_folder(path)
+        frames, names = read_png_frames(path, limits)
         if not frames:
-            raise FileNotFoundError(f"{path}: no *.png frames in the folder")
-        data = np.stack(frames) if len({f.shape for f in frames}) == 1 else _pretreat_list(frames, path)
+            raise FileNotFoundError(f"{path}: no regular *.png frames in the folder")
+        data = prepare_silhouettes(frames, str(path), limits)  # [T', S, S] pretreated
         prov = {"source": str(path.resolve()), "frames": len(names), "first": names[0], "last": names[-1]}
         return [Loaded(str(path), data, {**prov, "time": _mtime(path)})]
 
     return InputItem(str(path), "png_folder", load)
 
 
-def _pretreat_list(frames: list[np.ndarray], path: Path) -> np.ndarray:
-    from gaitforge.preprocess.silhouette import pretreat_sequence
-
-    out = pretreat_sequence(frames)
-    assert isinstance(out, np.ndarray)
-    if not len(out):
-        raise ValueError(f"{path}: none of {len(frames)} frames survived silhouette pretreatment")
-    return out
-
-
-def _npy_item(path: Path) -> InputItem:
+def _npy_item(path: Path, limits: InputLimits) -> InputItem:
     def load() -> list[Loaded]:
-        try:
-            data = np.load(path, allow_pickle=False)
-        except ValueError as exc:
-            raise ValueError(f"{path}: not a plain .npy array ({exc})") from exc
-        if data.ndim != 3:
-            raise ValueError(f"{path}: array has shape {data.shape}; expected uint8 silhouettes [T, H, W]")
-        return [Loaded(str(path), data, {"source": str(path.resolve()), "frames": int(data.shape[0])})]
+        raw = read_npy_frames(path, limits)
+        data = prepare_silhouettes(raw, str(path), limits)  # [T', S, S] pretreated
+        return [Loaded(str(path), data, {"source": str(path.resolve()), "frames": int(raw.shape[0])})]
 
     return InputItem(str(path), "npy", load)
 
@@ -153,10 +148,12 @@ def _video_function() -> Callable[..., Any]:
     return fn
 
 
-def _video_item(path: Path) -> InputItem:
+def _video_item(path: Path, limits: InputLimits) -> InputItem:
     def load() -> list[Loaded]:
+        extract = _video_function()
+        fps = check_video(path, str(path), limits)
         out = []
-        for n, seq in enumerate(_video_function()(path)):
+        for n, seq in enumerate(extract(path, end_s=limits.max_frames / fps)):  # bounded even if the header lies
             if not isinstance(seq, Sequence):
                 raise ValueError(f"{path}: the video pipeline returned a {type(seq).__name__}; expected Sequences")
             prov = {k: v for k, v in seq.meta.items() if isinstance(k, str)}  # video, fps, frame indices, boxes, ...
@@ -172,13 +169,21 @@ def _video_item(path: Path) -> InputItem:
     return InputItem(str(path), "video", load)
 
 
-def resolve_inputs(paths: list[str], select: str | None = None) -> list[InputItem]:
+def resolve_inputs(
+    paths: list[str], select: str | None = None, limits: InputLimits | None = None
+) -> list[InputItem]:
     """INPUT arguments → items (store inputs expand to one item per selected sequence).
+
+    Args:
+        paths: PNG folders, store folders, ``.npy`` files or videos.
+        select: Store filter (``subject=A|B,condition=nm-01,view=090``).
+        limits: Bounds checked while loading (default :class:`~gaitforge.io.silhouettes.InputLimits`).
 
     Raises:
         FileNotFoundError: an input does not exist.
         ValueError: an input of an unknown kind, or ``--select`` without a store input.
     """
+    limits = limits or InputLimits()
     filters = parse_select(select)
     items: list[InputItem] = []
     used_select = False
@@ -192,11 +197,11 @@ def resolve_inputs(paths: list[str], select: str | None = None) -> list[InputIte
         elif path.is_dir():
             if not any(path.glob("*.png")):
                 raise ValueError(f"{path}: folder has no *.png frames and is not a sequence store (no index.json)")
-            items.append(_png_item(path))
+            items.append(_png_item(path, limits))
         elif path.suffix.lower() == ".npy":
-            items.append(_npy_item(path))
+            items.append(_npy_item(path, limits))
         elif path.suffix.lower() in VIDEO_SUFFIXES:
-            items.append(_video_item(path))
+            items.append(_video_item(path, limits))
         else:
             raise ValueError(
                 f"{path}: unknown input; expected a PNG folder, a store folder, a .npy of silhouettes or a video "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from gaitforge.data.transforms import build_transform
 from gaitforge.engine.data_setup import frame_sampler
 from gaitforge.engine.device import resolve_device
 from gaitforge.engine.evaluate import load_trained_model
-from gaitforge.preprocess.silhouette import NoValidFrameWarning, pretreat_sequence, read_png_folder
+from gaitforge.io.silhouettes import InputLimits, InputRefused, prepare_silhouettes, read_png_frames
 from gaitforge.retrieval.vectors import check_metric, flatten_embeddings
 
 __all__ = ["Recognizer"]
@@ -33,8 +32,6 @@ _DUMMY_FRAMES: dict[str, tuple[tuple[int, ...], np.dtype]] = {
     "skeleton_map": ((2, 64, 64), np.dtype(np.uint8)),
     "pose": ((17, 3), np.dtype(np.float32)),
 }
-#: Square silhouette sizes taken as already pretreated.
-_PRETREATED_SIZES = (64, 128)
 
 
 class Recognizer:
@@ -50,6 +47,9 @@ class Recognizer:
         device: Where the model runs.
         checkpoint: The checkpoint file it came from (recorded in :meth:`describe`).
         batch_size: Sequences per forward pass (default ``eval.batch_size``).
+        limits: Bounds every input is checked against (:func:`~gaitforge.io.silhouettes.prepare_silhouettes`:
+            frame count and size, a silhouette in at least ``min_frames`` frames); default
+            :class:`~gaitforge.io.silhouettes.InputLimits`.
 
     Attributes:
         dim: Vector length ``C * P``.
@@ -65,7 +65,9 @@ class Recognizer:
         device: torch.device | str = "cpu",
         checkpoint: Path | None = None,
         batch_size: int | None = None,
+        limits: InputLimits | None = None,
     ) -> None:
+        self.limits = limits or InputLimits()
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.config = config
@@ -87,17 +89,20 @@ class Recognizer:
         self.dim = self.channels * self.parts
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, device: str = "cpu", batch_size: int | None = None) -> Recognizer:
+    def from_checkpoint(
+        cls, path: str | Path, device: str = "cpu", batch_size: int | None = None, limits: InputLimits | None = None
+    ) -> Recognizer:
         """Load a run folder (its newest checkpoint) or a checkpoint file.
 
         Args:
             path: Run folder or ``ckpt-*.pt``.
             device: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``.
             batch_size: Sequences per forward pass.
+            limits: Input bounds (default :class:`~gaitforge.io.silhouettes.InputLimits`).
         """
         dev = resolve_device(device)
         model, cfg, ckpt = load_trained_model(path, dev)
-        return cls(model, cfg, dev, ckpt, batch_size)
+        return cls(model, cfg, dev, ckpt, batch_size, limits)
 
     def describe(self) -> dict[str, Any]:
         """What produced the vectors (stored in a gallery as ``Gallery.model``)."""
@@ -111,8 +116,10 @@ class Recognizer:
 
     # -- inputs ------------------------------------------------------------------------------------------
 
-    def _arrays(self, item: Sequence | np.ndarray, pretreated: bool | None) -> dict[str, np.ndarray]:
-        """Modality → frames ``[T, ...]`` ready for frame sampling (silhouettes pretreated)."""
+    def _arrays(
+        self, item: Sequence | np.ndarray, pretreated: bool | None, limits: InputLimits
+    ) -> dict[str, np.ndarray]:
+        """Modality → frames ``[T, ...]`` ready for frame sampling (silhouettes checked and pretreated)."""
         if isinstance(item, Sequence):
             missing = [m for m in self.modalities if m not in item.modalities]
             if missing:
@@ -127,36 +134,21 @@ class Recognizer:
                 raise ValueError(
                     f"an array is read as silhouettes, but the model reads {list(self.modalities)}; pass a Sequence"
                 )
-            arrays, name = {"sil": item}, "array"
+            arrays, name = {"sil": item}, f"array {list(np.shape(item))}"
         else:
             raise ValueError(f"expected a Sequence or a uint8 [T, H, W] array, got {type(item).__name__}")
         if "sil" in arrays:
-            arrays["sil"] = self._silhouettes(arrays["sil"], pretreated, name)
+            arrays["sil"] = prepare_silhouettes(arrays["sil"], name, limits, pretreated)
         lengths = {m: a.shape[0] for m, a in arrays.items()}
-        if min(lengths.values()) < 1 or len(set(lengths.values())) > 1:
-            raise ValueError(f"{name}: frame counts per modality are {lengths}; expected equal and >= 1")
-        return arrays
-
-    @staticmethod
-    def _silhouettes(frames: np.ndarray, pretreated: bool | None, name: str) -> np.ndarray:
-        x = np.asarray(frames)
-        if x.dtype == np.bool_:
-            x = x.astype(np.uint8) * 255
-        if x.ndim != 3 or x.dtype != np.uint8:
-            raise ValueError(f"{name}: silhouettes are {x.dtype} {tuple(x.shape)}; expected uint8 [T, H, W]")
-        if pretreated is None:
-            pretreated = x.shape[1] == x.shape[2] and x.shape[1] in _PRETREATED_SIZES
-        if pretreated:
-            return x
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NoValidFrameWarning)
-            out = pretreat_sequence(x)
-        assert isinstance(out, np.ndarray)
-        if not len(out):
-            raise ValueError(
-                f"{name}: none of {len(x)} frames survived silhouette pretreatment (empty or off-centre silhouettes)"
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"{name}: frame counts per modality are {lengths}; expected equal")
+        if min(lengths.values()) < limits.min_frames:
+            raise InputRefused(
+                "too_few_frames",
+                f"{name}: {min(lengths.values())} frames; at least {limits.min_frames} are needed (min_frames)",
+                limits.min_frames,
             )
-        return out
+        return arrays
 
     # -- embedding ---------------------------------------------------------------------------------------
 
@@ -178,7 +170,11 @@ class Recognizer:
         return self.model(batch).embeddings.float().cpu().numpy()
 
     def embed_parts(
-        self, sequences: Iterable[Sequence | np.ndarray], pretreated: bool | None = None, progress: bool = False
+        self,
+        sequences: Iterable[Sequence | np.ndarray],
+        pretreated: bool | None = None,
+        progress: bool = False,
+        limits: InputLimits | None = None,
     ) -> np.ndarray:
         """Raw part embeddings ``[N, C, P]`` float32, as ``gaitforge eval`` computes them.
 
@@ -187,11 +183,17 @@ class Recognizer:
             pretreated: Whether arrays are already pretreated; ``None``: square 64 or 128 px frames are, others are
                 pretreated here (:func:`~gaitforge.preprocess.silhouette.pretreat_sequence`).
             progress: Show a progress bar.
+            limits: Bounds for these inputs (default: the recognizer's ``limits``).
+
+        Raises:
+            InputRefused: a sequence without a silhouette, with fewer than ``min_frames`` frames holding one, or
+                over a limit (:func:`~gaitforge.io.silhouettes.prepare_silhouettes`).
         """
+        bounds = limits or self.limits
         out: list[np.ndarray] = []
         pending: list[dict[str, np.ndarray]] = []
         for item in tqdm(sequences, desc="embed", unit="seq", disable=not progress, dynamic_ncols=True):
-            pending.append(self._arrays(item, pretreated))
+            pending.append(self._arrays(item, pretreated, bounds))
             if len(pending) == self.batch_size:
                 out.append(self._forward(pending))
                 pending = []
@@ -202,10 +204,14 @@ class Recognizer:
         return np.concatenate(out).astype(np.float32, copy=False)
 
     def embed_many(
-        self, sequences: Iterable[Sequence | np.ndarray], pretreated: bool | None = None, progress: bool = False
+        self,
+        sequences: Iterable[Sequence | np.ndarray],
+        pretreated: bool | None = None,
+        progress: bool = False,
+        limits: InputLimits | None = None,
     ) -> np.ndarray:
         """Retrieval vectors ``[N, dim]`` float32 (see :meth:`embed_parts` for the arguments)."""
-        parts = self.embed_parts(sequences, pretreated, progress)
+        parts = self.embed_parts(sequences, pretreated, progress, limits)
         return flatten_embeddings(parts, self.metric).reshape(len(parts), self.dim)
 
     def embed(self, sequence: Sequence | np.ndarray, pretreated: bool | None = None) -> np.ndarray:
@@ -215,20 +221,14 @@ class Recognizer:
     def embed_folder(self, path: str | Path) -> np.ndarray:
         """Retrieval vector ``[dim]`` of a folder of silhouette PNG frames (read in name order).
 
-        Frames are pretreated unless they are square 64 or 128 px (already pretreated, as :meth:`embed` decides).
+        Frames are pretreated unless they are square 64 or 128 px (already pretreated, as :meth:`embed` decides);
+        the folder is bounded and checked as every input is (:func:`~gaitforge.io.silhouettes.read_png_frames`,
+        :func:`~gaitforge.io.silhouettes.prepare_silhouettes`).
         """
-        frames, names = read_png_folder(path)
+        frames, _ = read_png_frames(path, self.limits)
         if not frames:
             raise FileNotFoundError(f"{path}: no *.png frames in the folder")
-        if len({f.shape for f in frames}) == 1:
-            return self.embed(np.stack(frames))
-        with warnings.catch_warnings():  # frames of different sizes: pretreat them one by one
-            warnings.simplefilter("ignore", NoValidFrameWarning)
-            sil = pretreat_sequence(frames)
-        assert isinstance(sil, np.ndarray)
-        if not len(sil):
-            raise ValueError(f"{path}: none of {len(names)} frames survived silhouette pretreatment")
-        return self.embed(sil, pretreated=True)
+        return self.embed(prepare_silhouettes(frames, str(path), self.limits), pretreated=True)
 
     def __repr__(self) -> str:
         return (
