@@ -49,7 +49,7 @@ def test_gallery_is_created_with_the_model_and_closed_at_shutdown(recognizer, tm
     app = create_app(recognizer, tmp_path / "g")
     with open_client(app) as client:
         assert client.get("/api/v1/health").json() == {"status": "ok", "sequences": 0}
-        walk = np.zeros((4, 64, 64), np.uint8)
+        walk = np.zeros((6, 64, 64), np.uint8)
         walk[:, 10:50, 25:40] = 255
         files = {"file": ("w.npy", npy_bytes(walk), "application/octet-stream")}
         empty = client.post("/api/v1/identify", files=files).json()["probes"][0]

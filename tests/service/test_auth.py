@@ -18,7 +18,7 @@ READ = "r" * 20 + "-read-token-45678"
 
 
 def _walk() -> np.ndarray:
-    walk = np.zeros((4, 64, 64), np.uint8)
+    walk = np.zeros((6, 64, 64), np.uint8)
     walk[:, 10:50, 25:40] = 255
     return walk
 

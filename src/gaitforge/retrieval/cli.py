@@ -48,6 +48,21 @@ def _options(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
+def _limits(args: argparse.Namespace) -> Any:
+    """The input bounds of ``--max-frames``, ``--max-frame-side``, ``--min-frames`` (defaults: InputLimits')."""
+    from gaitforge.io.silhouettes import InputLimits
+
+    given = {k: getattr(args, k) for k in ("max_frames", "max_frame_side", "min_frames") if getattr(args, k, None)}
+    return InputLimits(**given)
+
+
+def _add_limit_arguments(p: argparse.ArgumentParser) -> None:
+    """``--max-frames``, ``--max-frame-side``, ``--min-frames``: the bounds the service applies to uploads."""
+    p.add_argument("--max-frames", type=int, help="frames per sequence or video (default 2000, as the service)")
+    p.add_argument("--max-frame-side", type=int, help="pixels per frame side, checked before decoding (default 1024)")
+    p.add_argument("--min-frames", type=int, help="frames that must hold a silhouette (default 5)")
+
+
 def _embed_items(rec: Any, items: list[Any], progress: bool, desc: str) -> tuple[list[Any], Any]:
     """Embed every input (a video may give several sequences); returns ``(loaded, vectors [N, dim])``."""
     import numpy as np
@@ -102,12 +117,16 @@ def _check_model(gallery: Any, rec: Any) -> None:
 def _cmd_enroll(args: argparse.Namespace) -> int:
     from gaitforge.retrieval import Gallery, Recognizer
     from gaitforge.retrieval.inputs import resolve_inputs
+    from gaitforge.retrieval.names import check_subject_name
 
-    items = resolve_inputs(args.inputs, args.select)
+    limits = _limits(args)
+    if args.subject is not None:
+        args.subject = check_subject_name(args.subject, "--subject", limits.max_subject_length)
+    items = resolve_inputs(args.inputs, args.select, limits)
     unnamed = [item.name for item in items if item.subject is None]
     if args.subject is None and unnamed:
         raise ValueError(f"--subject is required for {unnamed[0]} (only store inputs carry subject names)")
-    rec = Recognizer.from_checkpoint(args.model, device=args.device)
+    rec = Recognizer.from_checkpoint(args.model, device=args.device, limits=limits)
     with Gallery.open_or_create(args.gallery, rec.dim, rec.metric, args.index, **_options(args.index_option)) as g:
         _check_model(g, rec)
         loaded, vectors = _embed_items(rec, items, not args.quiet, "enroll")
@@ -149,9 +168,10 @@ def _cmd_identify(args: argparse.Namespace) -> int:
     from gaitforge.retrieval import Gallery, Recognizer
     from gaitforge.retrieval.inputs import resolve_inputs
 
-    items = resolve_inputs(args.inputs, args.select)
+    limits = _limits(args)
+    items = resolve_inputs(args.inputs, args.select, limits)
     with Gallery.open(args.gallery, read_only=True) as g:
-        rec = Recognizer.from_checkpoint(args.model, device=args.device)
+        rec = Recognizer.from_checkpoint(args.model, device=args.device, limits=limits)
         if (rec.dim, rec.metric) != (g.dim, g.metric):
             raise ValueError(
                 f"{args.gallery}: gallery holds dim {g.dim} / {g.metric} vectors but the model gives dim {rec.dim} / "
@@ -181,13 +201,16 @@ def _cmd_identify(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=1))
         return 0
+    from gaitforge.retrieval.names import display_name
+
     for row in rows:
         print(f"probe {row['probe']}: {_known_text(row['known'])}")
-        width = max([len("subject")] + [len(m["subject"]) for m in row["matches"]])
+        names = [display_name(m["subject"]) for m in row["matches"]]
+        width = max([len("subject")] + [len(n) for n in names])
         print(f"  {'rank':>4}  {'subject':<{width}}  {'distance':>10}  {'sequence':>8}  source")
-        for m in row["matches"]:
+        for m, name in zip(row["matches"], names):
             source = m["provenance"].get("store_key") or m["provenance"].get("source", "")
-            print(f"  {m['rank']:>4}  {m['subject']:<{width}}  {m['distance']:>10.4f}  {m['sequence_id']:>8}  {source}")
+            print(f"  {m['rank']:>4}  {name:<{width}}  {m['distance']:>10.4f}  {m['sequence_id']:>8}  {source}")
         if not row["matches"]:
             print("  (the gallery is empty)")
     return 0
@@ -206,11 +229,26 @@ def _cmd_gallery_list(args: argparse.Namespace) -> int:
         return 0
     import datetime
 
-    width = max([len("subject")] + [len(s.subject) for s in subjects])
+    from gaitforge.retrieval.names import display_name, name_problem
+
+    names = [display_name(s.subject) for s in subjects]
+    width = max([len("subject")] + [len(n) for n in names])
     print(f"{'subject':<{width}}  {'sequences':>9}  enrolled")
-    for s in subjects:
+    for row, (s, name) in enumerate(zip(subjects, names), start=1):
+        problem = name_problem(s.subject, max(len(s.subject), 1))
+        if problem is not None or not s.subject.isprintable():
+            logger.warning(
+                "%s: row %d, subject %s breaks the name rule (%s); shown escaped; remove it with "
+                "`gaitforge gallery remove %s %s` or re-enroll under a valid name",
+                args.gallery,
+                row,
+                name,
+                problem or "not printable",
+                args.gallery,
+                name,
+            )
         when = datetime.datetime.fromtimestamp(s.created).isoformat(sep=" ", timespec="seconds")
-        print(f"{s.subject:<{width}}  {s.n_sequences:>9}  {when}")
+        print(f"{name:<{width}}  {s.n_sequences:>9}  {when}")
     print(f"{len(subjects)} subject(s), {sum(s.n_sequences for s in subjects)} sequence(s)")
     return 0
 
@@ -236,9 +274,11 @@ def _cmd_gallery_remove(args: argparse.Namespace) -> int:
     from gaitforge.retrieval import Gallery
 
     with Gallery.open(args.gallery) as g:
+        from gaitforge.retrieval.names import display_name
+
         for subject in args.subjects:
             n = g.remove(subject)
-            print(f"removed {subject} ({n} sequence(s))")
+            print(f"removed {display_name(subject)} ({n} sequence(s))")
     return 0
 
 
@@ -257,8 +297,11 @@ def _cmd_gallery_calibrate(args: argparse.Namespace) -> int:
 
             if not args.model:
                 raise ValueError("--store needs --model (the held-out sequences are embedded with it)")
-            rec = Recognizer.from_checkpoint(args.model, device=args.device)
-            loaded, vectors = _embed_items(rec, resolve_inputs([args.store], args.select), not args.quiet, "embed")
+            limits = _limits(args)
+            rec = Recognizer.from_checkpoint(args.model, device=args.device, limits=limits)
+            loaded, vectors = _embed_items(
+                rec, resolve_inputs([args.store], args.select, limits), not args.quiet, "embed"
+            )
             genuine, impostor = leave_one_out_distances(vectors, [e.subject for e in loaded], g.metric)
         else:
             genuine, impostor = g.leave_one_out_distances(max_probes=args.max_probes)
@@ -301,6 +344,7 @@ def register(sub: Any) -> None:
     p.add_argument("--index-option", action="append", default=[], metavar="KEY=VALUE", help="e.g. nlist=1024")
     p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N | auto")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
+    _add_limit_arguments(p)
     p.set_defaults(func=_cmd_enroll)
 
     p = sub.add_parser("identify", help="rank gallery subjects for each input sequence")
@@ -311,6 +355,7 @@ def register(sub: Any) -> None:
     p.add_argument("--select", help=select_help)
     p.add_argument("--device", default="cpu")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_limit_arguments(p)
     p.set_defaults(func=_cmd_identify)
 
     p = sub.add_parser("gallery", help="inspect and maintain a gallery: list, info, remove, calibrate, reindex")
@@ -339,6 +384,7 @@ def register(sub: Any) -> None:
     q.add_argument("--clear", action="store_true", help="remove the threshold (no open-set decision)")
     q.add_argument("--device", default="cpu")
     q.add_argument("--json", action="store_true")
+    _add_limit_arguments(q)
     q.set_defaults(func=_cmd_gallery_calibrate)
     q = gsub.add_parser("reindex", help="rebuild the FAISS index, optionally as another kind")
     q.add_argument("gallery")

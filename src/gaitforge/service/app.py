@@ -28,7 +28,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gaitforge.service.auth import FailureWindow, Tokens, required_role
-from gaitforge.service.limits import ServiceError, ServiceLimits
+from gaitforge.io.silhouettes import InputRefused
+from gaitforge.service.limits import ServiceError, ServiceLimits, service_error_of
 from gaitforge.service.routes import API_PREFIX, build_router
 from gaitforge.service.state import ServiceState
 
@@ -90,12 +91,24 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def lock_timeout(request: Request, exc: Exception) -> JSONResponse:
         return _error(ServiceError(503, "gallery_busy", f"the gallery is locked by another writer ({exc}); retry"))
 
+    async def input_refused(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, InputRefused)  # e.g. a subject name that reads like an enrolled one
+        return _error(service_error_of(exc, "subject" if isinstance(exc, SubjectNameError) else "file"))
+
+    async def gallery_error(request: Request, exc: Exception) -> JSONResponse:
+        logger.warning("%s %s: %s", request.method, request.url.path, exc)
+        return _error(ServiceError(503, "gallery_unavailable", str(exc)))
+
+    from gaitforge.retrieval.gallery import GalleryError
     from gaitforge.retrieval.lock import LockTimeout
+    from gaitforge.retrieval.names import SubjectNameError
 
     app.add_exception_handler(ServiceError, service_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(LockTimeout, lock_timeout)
+    app.add_exception_handler(InputRefused, input_refused)
+    app.add_exception_handler(GalleryError, gallery_error)
 
 
 def _install_auth(app: FastAPI, tokens: Tokens, limits: ServiceLimits) -> None:

@@ -3,13 +3,12 @@
 Nothing is trusted: member counts and declared sizes are checked before anything is decompressed, decompression
 stops once the total passes the limit (headers can lie), PNG and ``.npy`` headers are checked (frame size, dtype,
 frame count) before their data is decoded, and arrays are read without pickle. Every refusal is a
-:class:`~gaitforge.service.limits.ServiceError` naming the field and the limit.
+:class:`~gaitforge.service.limits.ServiceError` naming the field and the limit; the header checks are the ones the
+command line makes on files (:mod:`gaitforge.io.silhouettes`).
 """
 
 from __future__ import annotations
 
-import ast
-import struct
 import zipfile
 from pathlib import PurePosixPath
 from typing import IO
@@ -17,15 +16,13 @@ from typing import IO
 import cv2
 import numpy as np
 
-from gaitforge.service.limits import ServiceError, ServiceLimits
+from gaitforge.io.silhouettes import NPY_HEAD_BYTES, check_frame_count, check_frame_side, npy_header, png_size
+from gaitforge.service.limits import ServiceError, ServiceLimits, refused_as
 
 __all__ = ["ZIP_MAGIC", "read_npy", "read_npz", "read_png_zip"]
 
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-NPY_MAGIC = b"\x93NUMPY"
 _CHUNK = 1 << 16
-_SIL_DTYPES = (np.dtype(np.uint8), np.dtype(np.bool_))
 
 
 class _Budget:
@@ -98,14 +95,6 @@ def _open_zip(fh: IO[bytes], limits: ServiceLimits, field: str) -> tuple[zipfile
     return zf, infos
 
 
-def _png_size(data: bytes, name: str, field: str) -> tuple[int, int]:
-    """``(width, height)`` from a PNG's IHDR chunk."""
-    if len(data) < 24 or not data.startswith(PNG_MAGIC) or data[12:16] != b"IHDR":
-        raise ServiceError(422, "invalid_frame", f"field '{field}': member {name!r} is not a PNG image", field)
-    width, height = struct.unpack(">II", data[16:24])
-    return int(width), int(height)
-
-
 def _skip(info: zipfile.ZipInfo) -> bool:
     """Folders and operating-system clutter (``__MACOSX/``, dot files) are not frames."""
     path = PurePosixPath(info.filename)
@@ -139,7 +128,7 @@ def read_png_zip(fh: IO[bytes], limits: ServiceLimits, field: str = "file") -> t
                     422, "invalid_archive", f"field '{field}': member {info.filename!r} is damaged ({exc})", field
                 ) from exc
             width, height = _png_size(data, info.filename, field)
-            _check_side(width, height, f"member {info.filename!r}", limits, field)
+            _check_side(width, height, f"member {info.filename!r}", limits, field)  # before decoding
             img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
             if img is None or img.shape != (height, width):
                 raise ServiceError(
@@ -153,58 +142,26 @@ def _name_of(info: zipfile.ZipInfo) -> str:
     return info.filename
 
 
+def _png_size(data: bytes, name: str, field: str) -> tuple[int, int]:
+    """``(width, height)`` from a PNG member's IHDR chunk (:func:`gaitforge.io.silhouettes.png_size`)."""
+    with refused_as(field):
+        return png_size(data, f"field '{field}': member {name!r}")
+
+
 def _check_frame_count(n: int, limits: ServiceLimits, field: str) -> None:
-    if n > limits.max_frames:
-        raise ServiceError(
-            413,
-            "too_many_frames",
-            f"field '{field}': {n} frames; the limit is {limits.max_frames} frames per sequence (max_frames)",
-            field,
-            limits.max_frames,
-        )
+    with refused_as(field):
+        check_frame_count(n, f"field '{field}'", limits.input_limits())
 
 
 def _check_side(width: int, height: int, what: str, limits: ServiceLimits, field: str) -> None:
-    if width < 1 or height < 1 or max(width, height) > limits.max_frame_side:
-        raise ServiceError(
-            413,
-            "frame_too_large",
-            f"field '{field}': {what} is {width}x{height} px; frames must be 1 to {limits.max_frame_side} px on each "
-            "side (max_frame_side)",
-            field,
-            limits.max_frame_side,
-        )
+    with refused_as(field):
+        check_frame_side(width, height, f"field '{field}': {what}", limits.input_limits())
 
 
 def _npy_header(data: bytes, name: str, field: str) -> tuple[tuple[int, ...], bool, np.dtype, int]:
-    """``(shape, fortran_order, dtype, data offset)`` of a ``.npy`` header (parsed as a literal, never pickled)."""
-    bad = ServiceError(422, "invalid_array", f"field '{field}': {name} is not a valid .npy array", field)
-    if not data.startswith(NPY_MAGIC) or len(data) < 10:
-        raise bad
-    major = data[6]
-    if major == 1:
-        length, start = struct.unpack("<H", data[8:10])[0], 10
-    elif major in (2, 3):
-        length, start = struct.unpack("<I", data[8:12])[0], 12
-    else:
-        raise bad
-    if length > 10_000 or len(data) < start + length:
-        raise bad
-    try:
-        header = ast.literal_eval(data[start : start + length].decode("utf-8" if major == 3 else "latin-1"))
-        shape = tuple(int(s) for s in header["shape"])
-        fortran = bool(header["fortran_order"])
-        dtype = np.dtype(header["descr"]) if isinstance(header["descr"], str) else None
-    except (ValueError, SyntaxError, TypeError, KeyError, UnicodeDecodeError) as exc:
-        raise bad from exc
-    if dtype not in _SIL_DTYPES or len(shape) != 3:
-        raise ServiceError(
-            422,
-            "invalid_array",
-            f"field '{field}': {name} holds {header.get('descr')!r} {shape}; expected uint8 silhouettes [T, H, W]",
-            field,
-        )
-    return shape, fortran, dtype, start + length
+    """``(shape, fortran_order, dtype, data offset)`` (:func:`gaitforge.io.silhouettes.npy_header`)."""
+    with refused_as(field):
+        return npy_header(data, f"field '{field}': {name}")
 
 
 def _array(data: bytes, name: str, limits: ServiceLimits, field: str) -> np.ndarray:
@@ -245,7 +202,7 @@ def read_npz(fh: IO[bytes], limits: ServiceLimits, field: str = "file", key: str
                 field,
             )
         budget = _Budget(limits, field)
-        head = budget.read(zf, info, 12 + 10_000)
+        head = budget.read(zf, info, NPY_HEAD_BYTES)
         shape, _, dtype, offset = _npy_header(head, f"array {info.filename!r}", field)
         _check_frame_count(shape[0], limits, field)
         _check_side(shape[2], shape[1], f"array {info.filename!r}'s frame", limits, field)
@@ -257,7 +214,7 @@ def read_npz(fh: IO[bytes], limits: ServiceLimits, field: str = "file", key: str
 def read_npy(fh: IO[bytes], limits: ServiceLimits, field: str = "file") -> np.ndarray:
     """Silhouettes uint8 ``[T, H, W]`` from a ``.npy`` upload (bool → 0/255)."""
     fh.seek(0)
-    head = fh.read(12 + 10_000)
+    head = fh.read(NPY_HEAD_BYTES)
     shape, _, dtype, offset = _npy_header(head, "the .npy", field)
     _check_frame_count(shape[0], limits, field)
     _check_side(shape[2], shape[1], "the .npy's frame", limits, field)

@@ -79,13 +79,13 @@ def build_router(state: ServiceState) -> APIRouter:
     @router.get("/subjects/{subject}")
     async def show_subject(subject: str) -> dict[str, Any]:
         """One subject's enrolled sequences with their thumbnails and provenance."""
-        check_subject(subject, limits)
+        subject = check_subject(subject, limits)  # NFKC form
         return {"subject": subject, "sequences": await state.read(state.subject_sequences, subject)}
 
     @router.delete("/subjects/{subject}")
     async def delete_subject(subject: str) -> dict[str, Any]:
         """Remove a subject and all its sequences."""
-        check_subject(subject, limits)
+        subject = check_subject(subject, limits)
         removed = await state.write(state.remove, subject)
         return {"subject": subject, "removed_sequences": removed, "gallery_sequences": await state.read(len, gallery)}
 

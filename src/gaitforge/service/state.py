@@ -94,7 +94,8 @@ class ServiceState:
             ``(sequences, vectors [N, dim], thumbnails)``.
         """
         items = decode_upload(upload, self.limits)
-        vectors = self.recognizer.embed_many([item.sil for item in items], pretreated=True)  # [N, dim]
+        sils = [item.sil for item in items]
+        vectors = self.recognizer.embed_many(sils, pretreated=True, limits=self.limits.input_limits())  # [N, dim]
         return items, vectors, [sequence_thumbnail(item.sil) for item in items]
 
     def identify_upload(

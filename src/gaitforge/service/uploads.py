@@ -3,7 +3,9 @@
 An upload is a video (people tracked and segmented by :mod:`gaitforge.preprocess.video`, one sequence per track)
 or a silhouette sequence: a ``.zip`` of PNG frames, an ``.npz`` (array ``sil``, or its only array) or a ``.npy``
 of uint8 ``[T, H, W]``. Silhouettes come out pretreated (uint8 ``[T, 64, 64]``; square 64 / 128 px frames are
-taken as already pretreated, as :class:`~gaitforge.retrieval.Recognizer` does).
+taken as already pretreated) and checked by :func:`gaitforge.io.silhouettes.prepare_silhouettes`, the function the
+command line and :class:`~gaitforge.retrieval.Recognizer` use: no silhouette is 422 ``no_silhouette``, fewer than
+``min_frames`` frames holding one 422 ``too_few_frames``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-import warnings
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -22,9 +23,10 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
+from gaitforge.io.silhouettes import check_video, prepare_silhouettes
 from gaitforge.retrieval.inputs import VIDEO_SUFFIXES
 from gaitforge.service.archives import read_npy, read_npz, read_png_zip
-from gaitforge.service.limits import ServiceError, ServiceLimits
+from gaitforge.service.limits import ServiceError, ServiceLimits, refused_as
 
 __all__ = [
     "UploadedSequence",
@@ -45,7 +47,6 @@ _CONTENT_TYPES = {
     "npy": {"application/octet-stream", "application/x-npy"},
     "video": {"application/octet-stream", "application/mp4"},  # and any video/*
 }
-_PRETREATED_SIZES = (64, 128)
 
 
 @dataclass
@@ -78,7 +79,8 @@ async def read_form(request: Request, limits: ServiceLimits, allowed: set[str]) 
     """Parse a ``multipart/form-data`` body, counting bytes as they arrive and stopping past the limit.
 
     A ``Content-Length`` over the limit is refused before anything is read; a body without one (chunked) is
-    refused as soon as the bytes received pass ``max_upload_bytes``. At most one file and 16 text fields of 4 KiB.
+    refused as soon as the bytes received pass ``max_upload_bytes``. At most one file and 16 text fields of 4 KiB;
+    a field sent twice (two ``subject`` values: which one would be enrolled?) is refused.
 
     Args:
         request: The request.
@@ -86,7 +88,7 @@ async def read_form(request: Request, limits: ServiceLimits, allowed: set[str]) 
         allowed: Field names this endpoint accepts (others are refused, naming the field).
 
     Raises:
-        ServiceError: 415 not multipart, 413 too large, 400 malformed, 422 unknown field.
+        ServiceError: 415 not multipart, 413 too large, 400 malformed, 422 unknown or repeated field.
     """
     ctype = request.headers.get("content-type", "")
     if not ctype.lower().startswith("multipart/form-data"):
@@ -129,6 +131,15 @@ async def read_form(request: Request, limits: ServiceLimits, allowed: set[str]) 
             "unknown_field",
             f"field '{unknown[0]}': not a field of this request; expected some of {', '.join(sorted(allowed))}",
             unknown[0],
+        )
+    repeated = sorted(key for key in set(form.keys()) if len(form.getlist(key)) > 1)
+    if repeated:
+        await form.close()
+        raise ServiceError(
+            422,
+            "duplicate_field",
+            f"field '{repeated[0]}': sent {len(form.getlist(repeated[0]))} times; expected it once",
+            repeated[0],
         )
     return form
 
@@ -201,27 +212,10 @@ def upload_kind(upload: UploadFile, field: str = "file") -> str:
     return kind
 
 
-def _pretreated(frames: list[np.ndarray] | np.ndarray, field: str) -> np.ndarray:
-    """uint8 ``[T, S, S]`` pretreated silhouettes (square 64 / 128 px frames are kept as they are)."""
-    from gaitforge.preprocess.silhouette import NoValidFrameWarning, pretreat_sequence
-
-    shapes = {f.shape for f in frames}
-    height, width = next(iter(shapes))
-    if len(shapes) == 1 and height == width and height in _PRETREATED_SIZES:
-        sil = np.ascontiguousarray(np.stack(list(frames)) if isinstance(frames, list) else frames)
-    else:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NoValidFrameWarning)
-            sil = np.asarray(pretreat_sequence(list(frames)))
-    if not len(sil) or not sil.any():
-        raise ServiceError(
-            422,
-            "no_silhouette",
-            f"field '{field}': none of the {len(frames)} frames holds a silhouette (all empty, or cut off at the "
-            "frame border); expected white walkers on black",
-            field,
-        )
-    return sil
+def _pretreated(frames: list[np.ndarray] | np.ndarray, limits: ServiceLimits, field: str) -> np.ndarray:
+    """uint8 ``[T, S, S]`` checked and pretreated silhouettes (:func:`~gaitforge.io.silhouettes.prepare_silhouettes`)."""
+    with refused_as(field):
+        return prepare_silhouettes(frames, f"field '{field}'", limits.input_limits())
 
 
 def _short_name(upload: UploadFile) -> str:
@@ -247,11 +241,11 @@ def decode_upload(upload: UploadFile, limits: ServiceLimits, field: str = "file"
     else:
         raw = read_npz(fh, limits, field) if kind == "npz" else read_npy(fh, limits, field)
     prov["frames"] = len(raw)
-    return [UploadedSequence(name, _pretreated(raw, field), prov)]
+    return [UploadedSequence(name, _pretreated(raw, limits, field), prov)]
 
 
 def _video(upload: UploadFile, name: str, limits: ServiceLimits, field: str) -> list[UploadedSequence]:
-    from gaitforge.preprocess.video import VideoDecodeError, extract_sequences, probe_video
+    from gaitforge.preprocess.video import VideoDecodeError, extract_sequences
 
     suffix = PurePath(name).suffix.lower()
     with tempfile.TemporaryDirectory(prefix="gaitforge-upload-") as tmp:
@@ -260,25 +254,8 @@ def _video(upload: UploadFile, name: str, limits: ServiceLimits, field: str) -> 
         with open(path, "wb") as out:
             shutil.copyfileobj(upload.file, out)
         try:
-            info = probe_video(path)
-            if info.width * info.height > limits.max_video_pixels:
-                raise ServiceError(
-                    413,
-                    "video_too_large",
-                    f"field '{field}': video frames are {info.width}x{info.height} px; the limit is "
-                    f"{limits.max_video_pixels} pixels per frame (max_video_pixels)",
-                    field,
-                    limits.max_video_pixels,
-                )
-            if info.frames > limits.max_frames:
-                raise ServiceError(
-                    413,
-                    "too_many_frames",
-                    f"field '{field}': video has {info.frames} frames; the limit is {limits.max_frames} (max_frames)",
-                    field,
-                    limits.max_frames,
-                )
-            fps = info.fps if info.fps > 0 else 25.0
+            with refused_as(field):
+                fps = check_video(path, f"field '{field}'", limits.input_limits())
             sequences = extract_sequences(path, end_s=limits.max_frames / fps)  # bounded even if the header lies
         except VideoDecodeError as exc:
             raise ServiceError(
@@ -300,5 +277,6 @@ def _video(upload: UploadFile, name: str, limits: ServiceLimits, field: str) -> 
             "last_frame": frame_indices[-1],
             "time": time.time(),
         }
-        out.append(UploadedSequence(f"{name}#track{track}", _pretreated(seq.modalities["sil"], field), prov))
+        sil = _pretreated(seq.modalities["sil"], limits, f"{field}")
+        out.append(UploadedSequence(f"{name}#track{track}", sil, prov))
     return out
