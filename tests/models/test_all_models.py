@@ -16,6 +16,11 @@ from gaitforge.models import GaitModel, ModelOutput, create_model, is_trainable,
 SMALL: dict[str, tuple[dict, tuple[int, ...]]] = {
     "gaitbase": (dict(channels=(8, 16, 16, 32), embed_dim=16, num_classes=7), (64, 44)),
     "sconet": (dict(channels=(8, 16, 16, 32), embed_dim=16), (64, 44)),
+    "lidargait": (dict(channels=(8, 16, 16, 32), embed_dim=16, num_classes=7), (3, 32, 32)),
+    "lidargait_pp": (
+        dict(channel=2, out_channels=16, embed_dim=16, npoints=(32, 16, 8), nsample=8, num_classes=7),
+        (64, 4),
+    ),
     "gei": (dict(size=(32, 22)), (64, 44)),
     "gaitset": (dict(channels=(8, 16, 16), embed_dim=16, bins=(8, 4, 2, 1)), (32, 22)),
     "gaitpart": (

@@ -131,6 +131,35 @@ def _build_sconet(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
     return PeerModelSpec("sconet", _build_baseline(model_cfg).kwargs)
 
 
+def _build_lidargait_pp(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
+    """``LidarGaitPlusPlus`` (``lidargaitv2``): PointNet++ levels on raw points, height-aware pyramid pooling."""
+    keys = {"model", "pool", "sampling", "channel", "scale_aware", "normalize_dp", "SeparateFCs", "SeparateBNNecks"}
+    cfg = _section(model_cfg, "model_cfg", keys | {"scale"}, {"npoints", "nsample"})
+    _expect("model_cfg.pool", cfg["pool"], "PPP_HAP")
+    _expect("model_cfg.sampling", cfg["sampling"], "knn")
+    _expect("model_cfg.scale_aware", cfg["scale_aware"], True)
+    bins = _ints("model_cfg.scale", cfg["scale"])
+    fcs = _section(cfg["SeparateFCs"], "model_cfg.SeparateFCs", {"in_channels", "out_channels", "parts_num"}, {"norm"})
+    _expect("model_cfg.SeparateFCs.norm", fcs.get("norm", False), False)
+    out = int(fcs["in_channels"])
+    embed = _separate_fcs(fcs, "model_cfg.SeparateFCs", out, sum(bins))
+    classes = _bnnecks(cfg["SeparateBNNecks"], "model_cfg.SeparateBNNecks", embed, sum(bins))
+    return PeerModelSpec(
+        "lidargait_pp",
+        dict(
+            num_classes=classes,
+            channel=int(cfg["channel"]),
+            out_channels=out,
+            embed_dim=embed,
+            npoints=_ints("model_cfg.npoints", cfg.get("npoints", [512, 256, 128])),
+            nsample=int(cfg.get("nsample", 32)),
+            normalize_dp=bool(cfg["normalize_dp"]),
+            bins=bins,
+            fps_start="random",
+        ),
+    )
+
+
 def _ints(path: str, value: Any) -> list[int]:
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         raise ValueError(f"{path}: expected a list of integers, got {value!r}")
@@ -199,7 +228,10 @@ def _build_any_baseline(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
     backbone = model_cfg.get("backbone_cfg") if isinstance(model_cfg, Mapping) else None
     if isinstance(backbone, Mapping) and backbone.get("type") == "Plain":
         return _build_plain_baseline(model_cfg)
-    return _build_baseline(model_cfg)
+    spec = _build_baseline(model_cfg)
+    if spec.kwargs["in_channels"] == 3:  # the peer's LidarGait: Baseline on 3-channel LiDAR depth projections
+        return PeerModelSpec("lidargait", spec.kwargs)
+    return spec
 
 
 def _build_gaitset(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
@@ -371,6 +403,9 @@ _PEER_MODELS: dict[str, _PeerModel] = {
     "SwinGait": _PeerModel(_build_swingait, "SwinGait: DeepGaitV2 stem + 3D shifted-window transformer"),
     "SkeletonGaitPP": _PeerModel(
         _build_skeletongait_pp, "SkeletonGait++: skeleton-map and silhouette stems, attention fusion, DeepGaitV2-P3D"
+    ),
+    "LidarGaitPlusPlus": _PeerModel(
+        _build_lidargait_pp, "LidarGait++: PointNet++ on LiDAR points, height-aware pyramid pooling, FCs, BNNeck"
     ),
     "ScoNet": _PeerModel(_build_sconet, "ScoNet: GaitBase with a 3-class scoliosis screening head (labels from typs)"),
 }

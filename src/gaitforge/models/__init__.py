@@ -33,6 +33,8 @@ MODELS.register("gaittr", "gaitforge.models.gaittr:GaitTR")
 MODELS.register("gpgait", "gaitforge.models.gpgait:GPGait")
 MODELS.register("msgg", "gaitforge.models.msgg:MSGG")
 MODELS.register("sconet", "gaitforge.models.sconet:ScoNet")
+MODELS.register("lidargait", "gaitforge.models.lidargait:LidarGait")
+MODELS.register("lidargait_pp", "gaitforge.models.lidargait:LidarGaitPlusPlus")
 
 
 def create_model(name: str, **kwargs: Any) -> GaitModel:
