@@ -115,3 +115,28 @@ def test_damaged_file(tmp_path: Path) -> None:
     path.write_bytes(pickle.dumps(np.arange(100))[:-7])
     with pytest.raises(pickle.UnpicklingError, match=r"cut\.pkl: not a readable numpy pickle"):
         load_numpy_pickle(path)
+
+
+class _Declares:
+    """Pickles as ``_reconstruct(ndarray, shape, dtype)``: allowed globals only, asking for ``shape`` elements."""
+
+    def __init__(self, shape: tuple[int, ...], dtype: object = b"b") -> None:
+        self.shape, self.dtype = shape, dtype
+
+    def __reduce__(self) -> tuple:
+        from numpy._core.multiarray import _reconstruct
+
+        return _reconstruct, (np.ndarray, self.shape, self.dtype)
+
+
+@pytest.mark.parametrize("protocol", [2, pickle.HIGHEST_PROTOCOL])
+def test_an_array_declared_too_large_is_refused_before_allocating(tmp_path: Path, protocol: int) -> None:
+    path = tmp_path / "huge.pkl"
+    path.write_bytes(pickle.dumps(_Declares((10**11,)), protocol=protocol))
+    assert path.stat().st_size < 400  # a few hundred bytes asking for 100 GB
+    with pytest.raises(RefusedPickleError, match=r"\(100000000000 bytes\); the limit is 1073741824 bytes"):
+        load_numpy_pickle(path)
+    path.write_bytes(pickle.dumps(_Declares((1000, 1000), np.dtype(np.float64)), protocol=protocol))  # 8 MB
+    with pytest.raises(RefusedPickleError, match="8000000 bytes.*limit is 1000000"):
+        load_numpy_pickle(path, max_bytes=1_000_000)
+    assert load_numpy_pickle(path).shape == (1000, 1000)  # under the default bound it loads

@@ -5,19 +5,34 @@ modality per sequence, so this loader resolves only the few globals numpy 1.x an
 (``_reconstruct``, ``ndarray``, ``dtype``, ``_frombuffer`` under ``numpy.core`` or ``numpy._core``,
 ``_codecs.encode`` and an argument-less ``bytes()``, which protocols 0-2 use for byte strings) and refuses every
 other global before anything is called.
+
+Allowed globals can still be asked for a lot of memory: ``_reconstruct(ndarray, (10**11,), ...)`` allocates
+100 GB before any data is read. Every array a pickle asks for is bounded by ``max_bytes``
+(:data:`DEFAULT_MAX_ARRAY_BYTES`, 1 GiB, configurable per call) before it is allocated.
 """
 
 from __future__ import annotations
 
 import codecs
 import io
+import math
+import operator
 import pickle
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["ALLOWED_GLOBALS", "RefusedPickleError", "RestrictedUnpickler", "load_numpy_pickle"]
+__all__ = [
+    "ALLOWED_GLOBALS",
+    "DEFAULT_MAX_ARRAY_BYTES",
+    "RefusedPickleError",
+    "RestrictedUnpickler",
+    "load_numpy_pickle",
+]
+
+#: Largest array (in bytes) a pickle may ask for; one sequence's silhouettes are a few MB.
+DEFAULT_MAX_ARRAY_BYTES = 2**30
 
 
 class RefusedPickleError(pickle.UnpicklingError):
@@ -59,42 +74,77 @@ class RestrictedUnpickler(pickle.Unpickler):
     Args:
         file: Binary file object.
         source: Name used in error messages (usually the file path).
+        max_bytes: Largest array it may allocate (:data:`DEFAULT_MAX_ARRAY_BYTES`).
     """
 
-    def __init__(self, file: io.BufferedIOBase | io.BytesIO, source: str = "<pickle>") -> None:
+    def __init__(
+        self, file: io.BufferedIOBase | io.BytesIO, source: str = "<pickle>", max_bytes: int = DEFAULT_MAX_ARRAY_BYTES
+    ) -> None:
         super().__init__(file)
         self.source = source
+        self.max_bytes = int(max_bytes)
+
+    def _bounded(self, shape: Any, dtype: Any) -> None:
+        """Refuse an array of ``shape`` and ``dtype`` over ``max_bytes``, before it exists."""
+        try:
+            dims = [operator.index(d) for d in ((shape,) if isinstance(shape, int) else shape)]
+            itemsize = np.dtype(dtype).itemsize
+        except (TypeError, ValueError) as exc:
+            raise RefusedPickleError(f"{self.source}: array shape {shape!r} / dtype {dtype!r} unreadable") from exc
+        if any(d < 0 for d in dims):
+            raise RefusedPickleError(f"{self.source}: array shape {tuple(dims)} has a negative size")
+        nbytes = math.prod(dims) * itemsize
+        if nbytes > self.max_bytes:
+            raise RefusedPickleError(
+                f"{self.source}: declares an array of shape {tuple(dims)} ({nbytes} bytes); the limit is "
+                f"{self.max_bytes} bytes (max_bytes); refused before allocating it"
+            )
+
+    def _reconstruct(self, subtype: Any, shape: Any, dtype: Any) -> Any:
+        self._bounded(shape, dtype)
+        return _reconstruct(subtype, shape, dtype)
+
+    def _frombuffer(self, buffer: Any, dtype: Any, shape: Any, order: Any) -> Any:
+        self._bounded(shape, dtype)
+        return _frombuffer(buffer, dtype, shape, order)
 
     def find_class(self, module: str, name: str) -> Any:
         try:
-            return ALLOWED_GLOBALS[(module, name)]
+            found = ALLOWED_GLOBALS[(module, name)]
         except KeyError:
             raise RefusedPickleError(
                 f"{self.source}: refused global '{module}.{name}'; only numpy arrays may be loaded "
                 "(allowed: numpy ndarray/dtype/_reconstruct/_frombuffer)"
             ) from None
+        if found is _reconstruct:
+            return self._reconstruct
+        if found is _frombuffer:
+            return self._frombuffer
+        return found
 
     def persistent_load(self, pid: Any) -> Any:
         raise RefusedPickleError(f"{self.source}: refused persistent id {pid!r}; only numpy arrays may be loaded")
 
 
-def load_numpy_pickle(path: str | Path) -> np.ndarray:
+def load_numpy_pickle(path: str | Path, max_bytes: int = DEFAULT_MAX_ARRAY_BYTES) -> np.ndarray:
     """Load one pickled numpy array safely.
 
     Args:
         path: ``.pkl`` file holding a single numeric ``np.ndarray``.
+        max_bytes: Largest array the pickle may ask for (checked before allocating).
 
     Returns:
         The array.
 
     Raises:
-        RefusedPickleError: a refused global (named with the file), or content that is not a numeric array.
+        RefusedPickleError: a refused global (named with the file), an array over ``max_bytes``, or content that
+            is not a numeric array.
         pickle.UnpicklingError: a damaged file (message names the file).
     """
     path = Path(path)
     with open(path, "rb") as f:
         try:
-            obj = RestrictedUnpickler(f, str(path)).load()
+            obj = RestrictedUnpickler(f, str(path), max_bytes).load()
         except RefusedPickleError:
             raise
         except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
