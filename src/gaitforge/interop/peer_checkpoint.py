@@ -133,7 +133,9 @@ def _model_spec(model_cfg: Any, peer: str) -> PeerModelSpec:
         return peer_model_spec(model_cfg)
     except KeyError as exc:
         message = exc.args[0] if exc.args else str(exc)
-        if peer == "fastposegait" and "unsupported OpenGait model" in str(message):
+        if "unsupported OpenGait model" in str(message) and name in _FASTPOSEGAIT_MODELS:
+            message += f" ({name} is a FastPoseGait model: convert it with fastposegait-checkpoint)"
+        elif peer == "fastposegait" and "unsupported OpenGait model" in str(message):
             message += f" (FastPoseGait also: {', '.join(sorted(_FASTPOSEGAIT_MODELS))})"
         raise ValueError(message) from None
 
@@ -208,15 +210,17 @@ def peer_eval_transform(node: Any, model: str, path: str = "evaluator_cfg.transf
     nodes = node if isinstance(node, list) else [node]
     if not nodes:
         raise _peer_error(path, "expected a transform or a list of them, got an empty list")
-    results = [_one_transform(n, f"{path}[{i}]" if isinstance(node, list) else path, model) for i, n in enumerate(nodes)]
-    for i, result in enumerate(results[1:], 1):
-        if result != results[0]:
+    results = [
+        _one_transform(n, f"{path}[{i}]" if isinstance(node, list) else path, model) for i, n in enumerate(nodes)
+    ]
+    for i, (steps, _) in enumerate(results[1:], 1):
+        if steps != results[0][0]:
             raise _peer_error(
                 f"{path}[{i}]",
-                f"this input's transform differs from {path}[0]'s; gaitforge applies one transform list to every "
-                "input",
+                f"this input's transform differs from {path}[0]'s; gaitforge applies one transform list to every input",
             )
-    steps, inside = results[0]
+    steps = results[0][0]
+    inside = list(dict.fromkeys(kind for _, kinds in results for kind in kinds))  # every input's, in order
     return {"peer": copy.deepcopy(node), "test_transforms": steps, "inside_model": inside}
 
 
@@ -229,7 +233,9 @@ def _test_frames(sampler: Any) -> dict[str, Any]:
         value = s[key]
         if key == "sample_type":
             if value not in _SAMPLE_TYPES:
-                raise _peer_error(f"evaluator_cfg.sampler.{key}", f"expected one of {sorted(_SAMPLE_TYPES)}, got {value!r}")
+                raise _peer_error(
+                    f"evaluator_cfg.sampler.{key}", f"expected one of {sorted(_SAMPLE_TYPES)}, got {value!r}"
+                )
         elif not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise _peer_error(f"evaluator_cfg.sampler.{key}", f"expected a non-negative integer, got {value!r}")
         out[target] = value
@@ -276,7 +282,9 @@ def run_config_for(peer_cfg: Mapping[str, Any], peer: str = "opengait", name: st
         raise _peer_error("evaluator_cfg.metric", f"expected euc or cos, got {metric!r}")
     func = ev.get("eval_func", "evaluate_indoor_dataset")
     if func not in EVAL_FUNCS:
-        raise _peer_error("evaluator_cfg.eval_func", f"unknown evaluation function {func!r}; known: {sorted(EVAL_FUNCS)}")
+        raise _peer_error(
+            "evaluator_cfg.eval_func", f"unknown evaluation function {func!r}; known: {sorted(EVAL_FUNCS)}"
+        )
     dataset_name = cfg["data_cfg"].get("dataset_name", "CASIA-B")
     if not isinstance(dataset_name, str):
         raise _peer_error("data_cfg.dataset_name", f"expected a string, got {dataset_name!r}")
@@ -322,7 +330,9 @@ def _check_fits(state: Mapping[str, torch.Tensor], own: Mapping[str, torch.Tenso
             problems.append(f"{key!r}: in the model {list(tensor.shape)}, not in the checkpoint")
         elif tuple(state[key].shape) != tuple(tensor.shape):
             problems.append(f"{key!r}: checkpoint {list(state[key].shape)} vs model {list(tensor.shape)}")
-    problems += [f"{k!r}: in the checkpoint {list(v.shape)}, not in the model" for k, v in state.items() if k not in own]
+    problems += [
+        f"{k!r}: in the checkpoint {list(v.shape)}, not in the model" for k, v in state.items() if k not in own
+    ]
     if problems:
         more = f" ({len(problems)} mismatching keys in all)" if len(problems) > 1 else ""
         raise ValueError(
@@ -377,12 +387,11 @@ def convert_peer_checkpoint(
             a checkpoint whose keys or shapes do not fit the configured model (the first mismatching key is named
             with both shapes). Nothing is written then.
     """
-    import yaml
-
     from gaitforge.config import config_from_dict, save_config
     from gaitforge.engine.checkpoint import checkpoint_name, save_checkpoint
     from gaitforge.interop.opengait_checkpoint import read_checkpoint
     from gaitforge.models import create_model
+    from gaitforge.utils.safe_yaml import load_yaml_file
 
     ckpt_path, out_dir = Path(checkpoint), Path(out)
     if isinstance(config, Mapping):
@@ -392,10 +401,7 @@ def convert_peer_checkpoint(
         config_source = str(cfg_path)
         if not cfg_path.is_file():
             raise FileNotFoundError(f"{cfg_path}: peer config not found")
-        try:
-            peer_cfg = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise ValueError(f"{cfg_path}: not valid YAML: {exc}") from None
+        peer_cfg = load_yaml_file(cfg_path)  # bounded size and alias expansion, no duplicate keys; one-line errors
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise FileExistsError(f"{out_dir}: already exists and is not an empty folder; choose another --out")
     try:
@@ -407,12 +413,16 @@ def convert_peer_checkpoint(
         raise ValueError(f"{config_source}: {message}") from None
     contents = read_checkpoint(ckpt_path)
     num_classes = record["num_classes"]
-    model = create_model(cfg.model.name, **dict(cfg.model.args), **({"num_classes": num_classes} if num_classes else {}))
+    model = create_model(
+        cfg.model.name, **dict(cfg.model.args), **({"num_classes": num_classes} if num_classes else {})
+    )
     own = model.state_dict()
     _check_fits(contents.state, own, str(ckpt_path), f"{record['peer_model']} ({config_source})")
     for key, value in contents.state.items():
         if value.dtype != own[key].dtype and not (value.is_floating_point() and own[key].is_floating_point()):
-            raise ValueError(f"{ckpt_path}: key {key!r} is {value.dtype} in the checkpoint, {own[key].dtype} in the model")
+            raise ValueError(
+                f"{ckpt_path}: key {key!r} is {value.dtype} in the checkpoint, {own[key].dtype} in the model"
+            )
     model.load_state_dict({k: v.to(own[k].dtype) for k, v in contents.state.items()}, strict=True)
     iteration = contents.iteration or 0
     record = {
@@ -452,7 +462,9 @@ def convert_peer_checkpoint(
         raise
     final = out_dir / "checkpoints" / ckpt.name
     logger.info("converted %s (%s) into %s", ckpt_path, record["peer_model"], out_dir)
-    return ConversionOutcome(out_dir, final, record["peer_model"], cfg.model.name, len(contents.state), iteration, record)
+    return ConversionOutcome(
+        out_dir, final, record["peer_model"], cfg.model.name, len(contents.state), iteration, record
+    )
 
 
 def run_cfg_to_dict(cfg: Any) -> dict[str, Any]:
