@@ -384,6 +384,17 @@ def _pose_builder(name: str) -> Callable[[Mapping[str, Any]], PeerModelSpec]:
     return build
 
 
+def _rgb_builder(name: str) -> Callable[[Mapping[str, Any]], PeerModelSpec]:
+    """A builder of :mod:`gaitforge.interop.opengait_rgb` (imported on use: that module imports this one)."""
+
+    def build(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
+        from gaitforge.interop import opengait_rgb
+
+        return getattr(opengait_rgb, name)(model_cfg)
+
+    return build
+
+
 # The peer's `model` name -> how to build it. The defaults above (layers 1/2/2/1, maxpool on)
 # are those of the peer's ResNet9.
 _PEER_MODELS: dict[str, _PeerModel] = {
@@ -406,6 +417,13 @@ _PEER_MODELS: dict[str, _PeerModel] = {
     ),
     "LidarGaitPlusPlus": _PeerModel(
         _build_lidargait_pp, "LidarGait++: PointNet++ on LiDAR points, height-aware pyramid pooling, FCs, BNNeck"
+    ),
+    "GaitEdge": _PeerModel(_rgb_builder("build_gaitedge"), "GaitEdge: U-Net on RGB, trainable edge, GaitAlign, GaitGL"),
+    "BigGait__Dinov2_Gaitbase": _PeerModel(
+        _rgb_builder("build_biggait"), "BigGait: DINOv2 ViT-S/14 features, mask/appearance/denoising branches, GaitBase"
+    ),
+    "DenoisingGait": _PeerModel(
+        _rgb_builder("build_denoisinggait"), "DenoisingGait: diffusion features, matching flows, two-stream GaitBase"
     ),
     "ScoNet": _PeerModel(_build_sconet, "ScoNet: GaitBase with a 3-class scoliosis screening head (labels from typs)"),
 }

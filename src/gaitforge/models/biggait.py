@@ -146,6 +146,7 @@ class BigGait(GaitModel):
         sils_size: Branch map width; maps are ``2·sils_size × sils_size`` (peer: 32).
         mask_dim, app_dim, denoising_dim: Branch output channels (peer: 2, 16, 16).
         mask_dropout: Dropout before the mask branch (peer: 0.5).
+        fusion_squeeze: Squeeze ratio of the stream fusion (peer: 16).
         channels, layers, strides: The GaitBase ResNet9 (peer: 64/128/256/512, 1/1/1/1, 1/2/2/1).
         embed_dim: Separate-FC width (peer: 256).
         bins: HPP strips (peer: 16).
@@ -166,6 +167,7 @@ class BigGait(GaitModel):
         app_dim: int = 16,
         denoising_dim: int = 16,
         mask_dropout: float = 0.5,
+        fusion_squeeze: int = 16,
         channels: Sequence[int] = (64, 128, 256, 512),
         layers: Sequence[int] = (1, 1, 1, 1),
         strides: Sequence[int] = (1, 2, 2, 1),
@@ -196,6 +198,7 @@ class BigGait(GaitModel):
             (denoising_dim, app_dim),
             split_after=1,
             fusion_hidden_kernel=3,
+            fusion_squeeze=fusion_squeeze,
             channels=channels,
             layers=layers,
             strides=strides,
