@@ -98,6 +98,7 @@ def make_eval_data(
         raise ValueError(f"{source}: key 'embeddings' must be floating point, got dtype {emb.dtype}")
     if emb.dtype != np.float32:
         logger.info("%s: casting embeddings from %s to float32", source, emb.dtype)
+        _check_float32_range(emb, source)
     emb = np.ascontiguousarray(emb, dtype=np.float32)
     n = emb.shape[0]
     meta = {}
@@ -117,6 +118,23 @@ def make_eval_data(
             f"(first rows: {bad[:5].tolist()}); fix the model output before scoring"
         )
     return EvalData(emb, meta["labels"], meta["types"], meta["views"], source)
+
+
+def _check_float32_range(emb: np.ndarray, source: str) -> None:
+    """Refuse finite wider-float embeddings that float32 cannot hold (they would become inf or 0 silently)."""
+    with np.errstate(invalid="ignore"):
+        mag = np.abs(emb).reshape(len(emb), -1)
+        finite = np.isfinite(mag)
+        row_max = np.where(finite, mag, 0).max(axis=1) if mag.size else np.zeros(len(emb))
+    info = np.finfo(np.float32)
+    for rows, what in ((row_max > info.max, "above"), ((row_max > 0) & (row_max < info.tiny), "below")):
+        if rows.any():
+            bad = np.flatnonzero(rows)
+            raise ValueError(
+                f"{source}: key 'embeddings' ({emb.dtype}) has {bad.size} rows whose values lie {what} float32's "
+                f"range (first rows: {bad[:5].tolist()}); multiply the embeddings by a common factor first "
+                f"(rankings do not change)"
+            )
 
 
 def load_embeddings_npz(path: str | os.PathLike[str]) -> EvalData:

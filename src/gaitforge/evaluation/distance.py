@@ -10,6 +10,14 @@ Smaller is more similar for both. Everything is float32 in the peer's operation 
 parts added left to right), so two identical embeddings get the same small positive ``euc`` distance the peer
 reports (float32 cancellation), not 0.
 
+Extreme magnitudes (Defect 2 of issue 18): squared norms overflow float32 above ~1e19 and underflow below
+~1e-19, and F.normalize's eps swallows part vectors shorter than 1e-12. Both are scale problems, so inputs
+outside ``[2^-SAFE_EXPONENT, 2^SAFE_EXPONENT]`` are multiplied by a power of two (exact in floating point:
+every operation above commutes with it) before the arithmetic: cos per part vector (it is scale-invariant),
+euc by one factor common to probe and gallery (it is homogeneous), undone on the result. Inputs inside that
+range are used unchanged, so ordinary embeddings get the peer's bits; distances that do not fit float32
+raise instead of becoming inf.
+
 The full ``[n, m]`` matrix is never needed: :func:`iter_distance_chunks` yields row blocks whose size follows
 a memory cap. Rows are computed in fixed tiles of :data:`TILE_ROWS` probe rows (the last tile zero-padded)
 by a fixed number of gallery columns, so every distance is produced by the same matrix-multiply call shape
@@ -25,7 +33,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 __all__ = [
     "METRICS",
@@ -34,6 +41,8 @@ __all__ = [
     "DEFAULT_MEMORY_LIMIT_MB",
     "PreparedGallery",
     "part_distance",
+    "common_scale",
+    "SAFE_EXPONENT",
     "distance_rows",
     "chunk_rows_for",
     "iter_distance_chunks",
@@ -48,6 +57,41 @@ TILE_ROWS = 512
 TILE_ELEMENTS = 2**23
 #: Default working-memory cap of the chunked evaluation, in MiB.
 DEFAULT_MEMORY_LIMIT_MB = 256
+#: Largest magnitudes within ``[2^-SAFE_EXPONENT, 2^SAFE_EXPONENT]`` are used as they are; others are rescaled.
+SAFE_EXPONENT = 40
+#: A probe may be at most ``2^PROBE_HEADROOM`` times larger than the scale the gallery was prepared with.
+PROBE_HEADROOM = 50
+
+
+def _pow2_scale(amax: torch.Tensor) -> torch.Tensor:
+    """Power-of-two factors bringing ``amax`` into ``[0.5, 1)`` where it lies outside the safe range, else 1.
+
+    Args:
+        amax: float32 largest magnitudes (any shape), finite and non-negative.
+    """
+    _, exp = torch.frexp(amax)
+    safe = (amax == 0) | ((amax >= 2.0**-SAFE_EXPONENT) & (amax <= 2.0**SAFE_EXPONENT))
+    scale = torch.ldexp(torch.ones_like(amax), (-exp).clamp(max=126))
+    return torch.where(safe, torch.ones_like(amax), scale)
+
+
+def _abs_max(x: torch.Tensor, dim: int | None = None) -> torch.Tensor:
+    """Largest magnitude of ``x`` (over ``dim``, kept), without materialising ``|x|``."""
+    if dim is None:
+        if x.numel() == 0:
+            return torch.zeros(())
+        return torch.maximum(x.amax(), -x.amin())
+    return torch.maximum(x.amax(dim, keepdim=True), -x.amin(dim, keepdim=True))
+
+
+def common_scale(*embeddings: np.ndarray | torch.Tensor) -> float:
+    """One power-of-two factor for euc distances between all of ``embeddings`` (1.0 for ordinary magnitudes).
+
+    Args:
+        embeddings: ``[N, C, P]`` arrays (probe and gallery, or one array holding both).
+    """
+    amax = max((float(_abs_max(_as_tensor(e, "embeddings"))) for e in embeddings), default=0.0)
+    return float(_pow2_scale(torch.tensor(amax, dtype=torch.float32)))
 
 
 def _check_metric(metric: str) -> str:
@@ -70,10 +114,34 @@ def _gather(x: torch.Tensor, rows: np.ndarray | None, start: int, stop: int) -> 
     return x[torch.from_numpy(np.asarray(rows[start:stop], dtype=np.int64))]
 
 
-def _to_parts(x: torch.Tensor, metric: str) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """``[n, C, P]`` → part-major ``[P, n, C]`` (normalised for cos) and squared norms ``[P, n]``."""
+def _normalize_parts(x: torch.Tensor) -> torch.Tensor:
+    """``F.normalize(x, dim=1)`` (eps 1e-12) of ``[n, C, P]``, exact for part vectors of any finite magnitude.
+
+    The norms F.normalize would compute decide: where one is outside ``[2^-SAFE_EXPONENT, 2^SAFE_EXPONENT]``
+    (overflowed, underflowed, or under eps), that part vector alone is first brought to a safe range by a
+    power of two; every other vector gets F.normalize's bits. Only the flagged vectors cost extra work.
+    """
+    norm = x.norm(2, 1, keepdim=True)  # [n, 1, P], as F.normalize computes it
+    flagged = ~((norm >= 2.0**-SAFE_EXPONENT) & (norm <= 2.0**SAFE_EXPONENT))
+    if bool(flagged.any()):
+        rows, _, parts = flagged.nonzero(as_tuple=True)
+        vectors = x[rows, :, parts]  # [k, C]
+        amax = vectors.abs().amax(1)  # [k]
+        real = amax > 0  # all-zero vectors (padding) stay zero
+        if bool(real.any()):
+            x = x.clone()
+            x[rows[real], :, parts[real]] = vectors[real] * _pow2_scale(amax[real])[:, None]
+            norm = x.norm(2, 1, keepdim=True)
+    return x / norm.clamp_min(1e-12)
+
+
+def _to_parts(x: torch.Tensor, metric: str, scale: float = 1.0) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``[n, C, P]`` → part-major ``[P, n, C]`` (normalised for cos, times ``scale`` for euc) and squared
+    norms ``[P, n]``."""
     if metric == "cos":
-        x = F.normalize(x, p=2, dim=1)  # [n, C, P], per part over channels
+        x = _normalize_parts(x)  # [n, C, P], per part over channels
+    elif scale != 1.0:
+        x = x * scale
     parts = x.permute(2, 0, 1).contiguous()  # [P, n, C]
     sq = None if metric == "cos" else (parts**2).sum(2)  # [P, n]
     return parts, sq
@@ -84,14 +152,16 @@ class PreparedGallery:
     """Gallery embeddings laid out for repeated row-block distance computations.
 
     Attributes:
-        parts: ``[P, M, C]`` contiguous part vectors (L2-normalised for cos).
+        parts: ``[P, M, C]`` contiguous part vectors (L2-normalised for cos, times ``scale`` for euc).
         sq: ``[P, M]`` squared part norms (euc only).
         metric: ``"euc"`` or ``"cos"``.
+        scale: Power of two the euc parts were multiplied by (probes get the same; results are divided by it).
     """
 
     parts: torch.Tensor
     sq: torch.Tensor | None
     metric: str
+    scale: float = 1.0
 
     @classmethod
     def from_embeddings(
@@ -100,21 +170,31 @@ class PreparedGallery:
         metric: str,
         rows: np.ndarray | None = None,
         block_rows: int = 4096,
+        scale: float | None = None,
     ) -> PreparedGallery:
-        """Prepare ``gallery`` ``[M, C, P]`` (or its ``rows``) for ``metric``, block by block."""
+        """Prepare ``gallery`` ``[M, C, P]`` (or its ``rows``) for ``metric``, block by block.
+
+        ``scale`` (euc only): the factor shared with the probes, from :func:`common_scale`; ``None`` derives
+        it from these gallery rows alone (then probes may be at most ``2^PROBE_HEADROOM`` times larger).
+        """
         x = _as_tensor(gallery, "gallery")
         _check_metric(metric)
         m = x.shape[0] if rows is None else len(rows)
+        if metric == "cos":
+            scale = 1.0
+        elif scale is None:
+            amax = max((float(_abs_max(_gather(x, rows, s, s + block_rows))) for s in range(0, m, block_rows)), default=0.0)
+            scale = float(_pow2_scale(torch.tensor(amax, dtype=torch.float32)))
         num_channels, num_parts = x.shape[1], x.shape[2]
         parts = torch.empty(num_parts, m, num_channels)
         sq = None if metric == "cos" else torch.empty(num_parts, m)
         for s in range(0, m, block_rows):
             e = min(s + block_rows, m)
-            pb, sqb = _to_parts(_gather(x, rows, s, e), metric)
+            pb, sqb = _to_parts(_gather(x, rows, s, e), metric, scale)
             parts[:, s:e] = pb
             if sq is not None:
                 sq[:, s:e] = sqb
-        return cls(parts, sq, metric)
+        return cls(parts, sq, metric, scale)
 
     @property
     def num_rows(self) -> int:
@@ -167,6 +247,13 @@ def _tile_distances(
             o.div_(num_parts).neg_().add_(1)  # 1 - sum/P
         else:
             o.div_(num_parts)
+            if gallery.scale != 1.0:  # back to the embeddings' units (exact: a power of two)
+                o.div_(gallery.scale)
+                if not bool(torch.isfinite(o).all()):
+                    raise ValueError(
+                        "euc distances exceed float32's range (embeddings near 1e38); divide the embeddings "
+                        "by a common factor first (rankings do not change)"
+                    )
 
 
 def distance_rows(
@@ -205,7 +292,14 @@ def distance_rows(
         tile = x[r0:r1]
         if r1 - r0 < tile_rows:  # zero-pad: every tile has the same shape
             tile = torch.cat([tile, tile.new_zeros((tile_rows - (r1 - r0), *tile.shape[1:]))])
-        xp, xsq = _to_parts(tile, gallery.metric)
+        if gallery.metric == "euc":
+            amax = float(_abs_max(tile)) * gallery.scale
+            if amax > 2.0**PROBE_HEADROOM:
+                raise ValueError(
+                    f"probe embeddings reach {amax / gallery.scale:.3g}, more than 2^{PROBE_HEADROOM} times the "
+                    f"gallery's scale: prepare the gallery with scale=common_scale(probe, gallery)"
+                )
+        xp, xsq = _to_parts(tile, gallery.metric, gallery.scale)
         _tile_distances(xp, xsq, gallery, out[r0:r1], r1 - r0, mm, buf)
     return out
 
@@ -223,7 +317,8 @@ def part_distance(
     Returns:
         float32 ``[n, m]``.
     """
-    return distance_rows(x, PreparedGallery.from_embeddings(y, metric))
+    scale = common_scale(x, y) if metric == "euc" else None
+    return distance_rows(x, PreparedGallery.from_embeddings(y, metric, scale=scale))
 
 
 def chunk_rows_for(num_gallery: int, memory_limit_mb: float, bytes_per_element: int = 32) -> tuple[int, int]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .distance import DEFAULT_MEMORY_LIMIT_MB, PreparedGallery, chunk_rows_for, distance_rows
+from .distance import DEFAULT_MEMORY_LIMIT_MB, PreparedGallery, chunk_rows_for, common_scale, distance_rows
 from .metrics import smallest_k
 
 __all__ = ["RerankResult", "k_reciprocal_rerank"]
@@ -55,13 +55,14 @@ class _NormalisedRows:
         self.n = embeddings.shape[0]
         self.block, _ = chunk_rows_for(self.n, memory_limit_mb, bytes_per_element=12)
         self.col_max: np.ndarray | None = None
+        self.scale = common_scale(embeddings) if metric == "euc" else None  # shared by every column block
 
     def blocks(self, rows: np.ndarray | None = None):
         """Yield ``(row_ids, T[row_ids] float32 [b, n])``."""
         ids = np.arange(self.n) if rows is None else np.asarray(rows)
         for s in range(0, ids.size, self.block):
             sel = ids[s : s + self.block]
-            cols = PreparedGallery.from_embeddings(self.all[torch.from_numpy(sel)], self.metric)
+            cols = PreparedGallery.from_embeddings(self.all[torch.from_numpy(sel)], self.metric, scale=self.scale)
             d = distance_rows(self.all, cols).numpy()  # [n, b] = D[:, sel]
             col_max = d.max(axis=0)
             yield sel, np.ascontiguousarray((d / col_max).T), col_max

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .distance import DEFAULT_MEMORY_LIMIT_MB, PreparedGallery, iter_distance_chunks
+from .distance import DEFAULT_MEMORY_LIMIT_MB, PreparedGallery, common_scale, iter_distance_chunks
 from .metrics import first_match_positions, ranking_stats, smallest_k
 
 __all__ = ["encode_jointly", "FirstMatchReducer", "RankingReducer", "TopKReducer", "scan"]
@@ -177,7 +177,8 @@ def scan(
         gallery_rows: Use only these rows of ``gallery`` (an array, not a prepared gallery).
     """
     if not isinstance(gallery, PreparedGallery):
-        gallery = PreparedGallery.from_embeddings(gallery, metric, rows=gallery_rows)
+        scale = common_scale(probe, gallery) if metric == "euc" else None  # one factor for extreme magnitudes
+        gallery = PreparedGallery.from_embeddings(gallery, metric, rows=gallery_rows, scale=scale)
     elif gallery.metric != metric:
         raise ValueError(f"gallery was prepared for {gallery.metric!r}, not {metric!r}")
     elif gallery_rows is not None:
