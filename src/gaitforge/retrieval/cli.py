@@ -63,16 +63,20 @@ def _add_limit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-frames", type=int, help="frames that must hold a silhouette (default 5)")
 
 
-def _embed_items(rec: Any, items: list[Any], progress: bool, desc: str) -> tuple[list[Any], Any]:
-    """Embed every input (a video may give several sequences); returns ``(loaded, vectors [N, dim])``."""
+def _load_items(items: list[Any], progress: bool) -> list[Any]:
+    """Read and check every input (a video may give several sequences) before a gallery is opened or created, so
+    that a refused input leaves nothing behind."""
+    from tqdm import tqdm
+
+    return [entry for item in tqdm(items, desc="read", unit="input", disable=not progress) for entry in item.load()]
+
+
+def _embed_items(rec: Any, loaded: list[Any], progress: bool, desc: str) -> tuple[list[Any], Any]:
+    """Embed loaded inputs; returns ``(loaded, vectors [N, dim])``."""
     import numpy as np
     from tqdm import tqdm
 
-    loaded, vectors = [], []
-    for item in tqdm(items, desc=desc, unit="input", disable=not progress, dynamic_ncols=True):
-        for entry in item.load():
-            vectors.append(rec.embed(entry.data))
-            loaded.append(entry)
+    vectors = [rec.embed(entry.data) for entry in tqdm(loaded, desc=desc, unit="seq", disable=not progress)]
     return loaded, np.stack(vectors) if vectors else np.empty((0, rec.dim), np.float32)
 
 
@@ -127,9 +131,10 @@ def _cmd_enroll(args: argparse.Namespace) -> int:
     if args.subject is None and unnamed:
         raise ValueError(f"--subject is required for {unnamed[0]} (only store inputs carry subject names)")
     rec = Recognizer.from_checkpoint(args.model, device=args.device, limits=limits)
+    entries = _load_items(items, not args.quiet)
     with Gallery.open_or_create(args.gallery, rec.dim, rec.metric, args.index, **_options(args.index_option)) as g:
         _check_model(g, rec)
-        loaded, vectors = _embed_items(rec, items, not args.quiet, "enroll")
+        loaded, vectors = _embed_items(rec, entries, not args.quiet, "enroll")
         loaded, vectors = _pick_tracks(loaded, vectors, args)
         subjects = [args.subject or entry.subject for entry in loaded]
         provenance = [entry.provenance for entry in loaded]
@@ -177,7 +182,8 @@ def _cmd_identify(args: argparse.Namespace) -> int:
                 f"{args.gallery}: gallery holds dim {g.dim} / {g.metric} vectors but the model gives dim {rec.dim} / "
                 f"{rec.metric}; use the model the gallery was enrolled with"
             )
-        loaded, vectors = _embed_items(rec, items, not args.quiet, "identify")
+        entries = _load_items(items, not args.quiet)
+        loaded, vectors = _embed_items(rec, entries, not args.quiet, "identify")
         results = g.identify_many(vectors, k=args.top_k) if len(loaded) else []
     rows = [
         {
@@ -299,9 +305,8 @@ def _cmd_gallery_calibrate(args: argparse.Namespace) -> int:
                 raise ValueError("--store needs --model (the held-out sequences are embedded with it)")
             limits = _limits(args)
             rec = Recognizer.from_checkpoint(args.model, device=args.device, limits=limits)
-            loaded, vectors = _embed_items(
-                rec, resolve_inputs([args.store], args.select, limits), not args.quiet, "embed"
-            )
+            entries = _load_items(resolve_inputs([args.store], args.select, limits), not args.quiet)
+            loaded, vectors = _embed_items(rec, entries, not args.quiet, "embed")
             genuine, impostor = leave_one_out_distances(vectors, [e.subject for e in loaded], g.metric)
         else:
             genuine, impostor = g.leave_one_out_distances(max_probes=args.max_probes)

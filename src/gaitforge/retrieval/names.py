@@ -72,8 +72,9 @@ def name_problem(name: str, max_length: int = InputLimits.max_subject_length) ->
             continue
         if category[0] not in "LMN" or (i == 0 and category[0] == "M"):
             return (
-                f"contains {unicodedata.name(char, f'U+{ord(char):04X}')} ({char!r}) at position {i}; expected "
-                "letters, digits, '_', '.', '-' and inner spaces (no control characters, slashes or path parts)"
+                f"contains {unicodedata.name(char, '') or 'control character'} U+{ord(char):04X} at position {i}; "
+                "expected letters, digits, '_', '.', '-' and inner spaces (no control characters, slashes or "
+                "path parts)"
             )
     if name.endswith(" "):
         return "ends with a space"
