@@ -17,6 +17,17 @@ SMALL: dict[str, tuple[dict, tuple[int, ...]]] = {
     "gaitbase": (dict(channels=(8, 16, 16, 32), embed_dim=16, num_classes=7), (64, 44)),
     "sconet": (dict(channels=(8, 16, 16, 32), embed_dim=16), (64, 44)),
     "lidargait": (dict(channels=(8, 16, 16, 32), embed_dim=16, num_classes=7), (3, 32, 32)),
+    "smplgait": (
+        dict(
+            layers_cfg=("BC-8", "BC-8", "M", "BC-16", "BC-16", "M", "BC-16", "BC-16"),
+            embed_dim=16,
+            bins=(8, 4, 2, 1),
+            num_classes=7,
+            smpl_hidden=(16, 32),
+            transform_size=8,
+        ),
+        (32, 22),
+    ),
     "lidargait_pp": (
         dict(channel=2, out_channels=16, embed_dim=16, npoints=(32, 16, 8), nsample=8, num_classes=7),
         (64, 4),
@@ -78,9 +89,25 @@ def _frames(n: int, t: int, frame_shape: tuple[int, ...], seed: int = 0) -> torc
     return (torch.rand((n, t, *frame_shape), generator=g) > 0.5).float()
 
 
+#: Models reading more than one modality get the others derived frame by frame from the first one's frames
+#: ``[n, t, ...]`` (so that packed and per-sequence inputs stay consistent): modality → function.
+COMPANIONS = {
+    "smpl": lambda x: x.flatten(2)[..., :85] * 2 - 1,  # SMPL-style vectors [n, t, 85] (SMPLGait)
+}
+
+
+def _inputs(model: GaitModel, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    first, *others = model.input_modalities
+    return {first: x, **{m: COMPANIONS[m](x) for m in others if m in COMPANIONS}}
+
+
+def _embed(model: GaitModel, x: torch.Tensor, seq_lens: torch.Tensor | None = None) -> torch.Tensor:
+    return model.embed(_inputs(model, x), seq_lens=seq_lens)
+
+
 def _batch(model: GaitModel, x: torch.Tensor, seq_lens: torch.Tensor | None = None) -> Batch:
     n = len(seq_lens) if seq_lens is not None else x.shape[0]
-    return Batch(inputs={model.input_modalities[0]: x}, labels=torch.arange(n) % 3, seq_lens=seq_lens)
+    return Batch(inputs=_inputs(model, x), labels=torch.arange(n) % 3, seq_lens=seq_lens)
 
 
 def test_registry_lists_the_models_and_rejects_unknown_names() -> None:
@@ -134,8 +161,8 @@ def test_forward_and_backward(name: str) -> None:
 def test_embed_shapes_stacked_and_packed(name: str) -> None:
     model, frame_shape = _build(name)
     model.eval()
-    stacked = model.embed(_frames(3, 7, frame_shape))
-    packed = model.embed(_frames(1, sum(LENGTHS), frame_shape), seq_lens=torch.tensor(LENGTHS))
+    stacked = _embed(model, _frames(3, 7, frame_shape))
+    packed = _embed(model, _frames(1, sum(LENGTHS), frame_shape), seq_lens=torch.tensor(LENGTHS))
     assert stacked.dim() == 3 and stacked.shape[0] == 3
     assert packed.shape == stacked.shape
     assert not stacked.requires_grad
@@ -151,23 +178,23 @@ def test_packed_equals_per_sequence(name: str) -> None:
         # A single packed sequence must still equal the stacked layout.
         single = _frames(1, 9, frame_shape, seed=1)
         torch.testing.assert_close(
-            model.embed(single, seq_lens=torch.tensor([9])), model.embed(single), rtol=1e-5, atol=1e-5
+            _embed(model, single, seq_lens=torch.tensor([9])), _embed(model, single), rtol=1e-5, atol=1e-5
         )
         return
     x = _frames(1, sum(LENGTHS), frame_shape, seed=1)
-    packed = model.embed(x, seq_lens=torch.tensor(LENGTHS))
-    singles = torch.cat([model.embed(chunk) for chunk in torch.split(x, LENGTHS, dim=1)])
+    packed = _embed(model, x, seq_lens=torch.tensor(LENGTHS))
+    singles = torch.cat([_embed(model, chunk) for chunk in torch.split(x, LENGTHS, dim=1)])
     torch.testing.assert_close(packed, singles, rtol=1e-5, atol=1e-5)
     # Equal lengths: packed and stacked layouts give the same result.
     y = _frames(3, 6, frame_shape, seed=2)
     torch.testing.assert_close(
-        model.embed(y.reshape(1, 18, *frame_shape), seq_lens=torch.tensor([6, 6, 6])),
-        model.embed(y),
+        _embed(model, y.reshape(1, 18, *frame_shape), seq_lens=torch.tensor([6, 6, 6])),
+        _embed(model, y),
         rtol=1e-5,
         atol=1e-5,
     )
     # The pooling really is per sequence: the packed result differs from pooling all frames together.
-    everything = model.embed(x)
+    everything = _embed(model, x)
     assert not torch.allclose(packed[0], everything[0], atol=1e-4)
 
 

@@ -47,6 +47,9 @@ DEFAULT_FRAME_SHAPES: dict[str, tuple[int, ...]] = {
     "skeleton_map": (2, 64, 44),
     "pose": (17, 3),
     "heatmap": (17, 64, 48),
+    "depth": (3, 64, 64),
+    "points": (1024, 4),
+    "smpl": (85,),
 }
 #: Sequence length of an export whose architecture cannot take a dynamic one, when the caller gives none.
 FIXED_FRAMES_DEFAULT = 30

@@ -126,6 +126,11 @@ def _build_baseline(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
     )
 
 
+def _build_smplgait(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
+    """``SMPLGait``: the Plain-backbone baseline plus the SMPL branch (85 → 128 → 256 → 16×16) → ``smplgait``."""
+    return PeerModelSpec("smplgait", _build_plain_baseline(model_cfg).kwargs)
+
+
 def _build_sconet(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
     """``ScoNet``: the Baseline (GaitBase) layout with a 3-class screening head → ``sconet``."""
     return PeerModelSpec("sconet", _build_baseline(model_cfg).kwargs)
@@ -425,6 +430,7 @@ _PEER_MODELS: dict[str, _PeerModel] = {
     "DenoisingGait": _PeerModel(
         _rgb_builder("build_denoisinggait"), "DenoisingGait: diffusion features, matching flows, two-stream GaitBase"
     ),
+    "SMPLGait": _PeerModel(_build_smplgait, "SMPLGait: Plain baseline on silhouettes, per-frame SMPL transform"),
     "ScoNet": _PeerModel(_build_sconet, "ScoNet: GaitBase with a 3-class scoliosis screening head (labels from typs)"),
 }
 

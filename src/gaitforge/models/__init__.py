@@ -38,6 +38,7 @@ MODELS.register("biggait", "gaitforge.models.biggait:BigGait")
 MODELS.register("denoisinggait", "gaitforge.models.denoisinggait:DenoisingGait")
 MODELS.register("lidargait", "gaitforge.models.lidargait:LidarGait")
 MODELS.register("lidargait_pp", "gaitforge.models.lidargait:LidarGaitPlusPlus")
+MODELS.register("smplgait", "gaitforge.models.smplgait:SMPLGait")
 
 
 def create_model(name: str, **kwargs: Any) -> GaitModel:
