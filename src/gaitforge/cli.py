@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gaitforge.retrieval.cli",  # enroll, identify
     "gaitforge.export.cli",  # export (ONNX)
     "gaitforge.service.cli",  # serve
+    "gaitforge.preprocess.video.watch_cli",  # watch
 )
 
 
