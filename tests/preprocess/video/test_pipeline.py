@@ -123,7 +123,8 @@ def test_detector_and_segmenter_hooks(scene_video: tuple[Path, VideoGroundTruth]
     assert result.components["detector"] == "truth"
     assert evaluate_tracks(result, gt)["id_switches"] == 0 and len(result.kept()) == 3
     boxed = extract_tracks(path, min_frames=15, detector=TruthDetector(), segmenter=BoxSegmenter())
-    assert boxed.components == {"background": "none", "detector": "truth", "segmenter": "box", "pose_estimator": "none"}
+    expected = {"background": "none", "detector": "truth", "segmenter": "box", "pose_estimator": "none"}
+    assert {k: boxed.components[k] for k in expected} == expected and boxed.components["frontend"] == "custom"
     sil = boxed.kept()[0].sil
     assert sil is not None and (sil[:, 5:60, 30:34] == 255).all()  # a filled box: the middle columns are all white
 

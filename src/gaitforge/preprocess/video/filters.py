@@ -1,8 +1,12 @@
 """Which tracks are walking people: length, size, shape and motion rules, each with a reason when it fails.
 
 Motion is measured on the track's foot point (bottom centre of the box) smoothed over about a second, in units of
-the median box height, plus the change of ``log`` box height (movement in depth). People who walk in loops or
-back and forth count as walking: what matters is the smoothed path, not the net displacement.
+the median box height, plus the movement in depth: the rate of change of ``log`` box height (fitted over two
+seconds, so that segmentation jitter does not add up) times the distance in body heights, which is about the
+focal length over the box height; the focal length is taken as the frame height (a 55° vertical field of view,
+usual for phones). A person walking toward or away from the camera therefore walks as fast as one crossing it.
+People who walk in loops or back and forth count as walking: what matters is the smoothed path, not the net
+displacement.
 """
 
 from __future__ import annotations
@@ -37,13 +41,17 @@ class TrackFilter:
     min_walking: float = 0.5
 
 
-def track_motion(frames: np.ndarray, boxes: np.ndarray, fps: float) -> tuple[np.ndarray, float]:
+def track_motion(
+    frames: np.ndarray, boxes: np.ndarray, fps: float, frame_height: float | None = None
+) -> tuple[np.ndarray, float]:
     """Per-frame speed (box heights per second) along the smoothed path, and the path length (box heights).
 
     Args:
         frames: int ``[T]`` frame indices (ascending).
         boxes: float32 ``[T, 4]`` xyxy.
         fps: Frame rate of the frame indices.
+        frame_height: Frame height in pixels (the focal length's stand-in for movement in depth); ``None`` counts
+            the change of ``log`` height as is (the behaviour before movement in depth was scaled).
     """
     fps = fps if fps > 0 else 25.0
     h = np.maximum(boxes[:, 3] - boxes[:, 1], 1.0)
@@ -61,10 +69,33 @@ def track_motion(frames: np.ndarray, boxes: np.ndarray, fps: float) -> tuple[np.
     dt = np.maximum(np.diff(t), 1e-6)
     speed = step / dt
     per_frame = np.concatenate([speed[:1], np.maximum(speed[:-1], speed[1:]) if len(speed) > 1 else speed, speed[-1:]])
-    return per_frame[: len(t)], float(step.sum())
+    per_frame = per_frame[: len(t)]
+    path = float(step.sum())
+    if frame_height is not None:
+        depth = _depth_speed(t, np.log(h), frame_height / h)
+        per_frame = np.sqrt(per_frame**2 + depth**2)
+        path += float(np.sum(depth[1:] * np.diff(t)))
+    return per_frame, path
 
 
-def check_track(frames: np.ndarray, boxes: np.ndarray, fps: float, rules: TrackFilter) -> tuple[str | None, str]:
+def _depth_speed(t: np.ndarray, log_h: np.ndarray, distance: np.ndarray, window_s: float = 1.0) -> np.ndarray:
+    """Speed in depth (body heights per second) per frame: the slope of ``log_h`` over ``t ± window_s`` (least
+    squares) times the distance in body heights."""
+    out = np.zeros(len(t))
+    for i in range(len(t)):
+        near = np.abs(t - t[i]) <= window_s
+        if near.sum() < 3:
+            continue
+        tt = t[near] - t[near].mean()
+        var = float(np.sum(tt * tt))
+        if var > 0:
+            out[i] = abs(float(np.sum(tt * (log_h[near] - log_h[near].mean())) / var)) * float(distance[i])
+    return out
+
+
+def check_track(
+    frames: np.ndarray, boxes: np.ndarray, fps: float, rules: TrackFilter, frame_height: float | None = None
+) -> tuple[str | None, str]:
     """Apply the rules.
 
     Args:
@@ -72,6 +103,7 @@ def check_track(frames: np.ndarray, boxes: np.ndarray, fps: float, rules: TrackF
         boxes: float32 ``[T, 4]`` xyxy.
         fps: Frame rate of the frame indices.
         rules: The rules.
+        frame_height: Frame height in pixels, to measure movement in depth (see :func:`track_motion`).
 
     Returns:
         ``(reason, detail)``: ``reason`` is ``None`` when the track is kept, else one of ``too_few_frames``,
@@ -91,7 +123,7 @@ def check_track(frames: np.ndarray, boxes: np.ndarray, fps: float, rules: TrackF
         return "not_upright", f"median height/width {aspect:.2f} < {rules.min_aspect}"
     if aspect > rules.max_aspect:
         return "too_elongated", f"median height/width {aspect:.2f} > {rules.max_aspect}"
-    speed, path = track_motion(frames, boxes, fps)
+    speed, path = track_motion(frames, boxes, fps, frame_height)
     if path < rules.min_path:
         return "stationary", f"path {path:.2f} heights < {rules.min_path}"
     walking = float(np.mean(speed >= rules.min_speed))

@@ -31,9 +31,11 @@ from gaitforge.preprocess.video.boxes import Detections
 from gaitforge.preprocess.video.decode import frame_range, iter_frames, probe_video
 from gaitforge.preprocess.video.filters import TrackFilter, check_track
 from gaitforge.preprocess.video.finish import pretreat_track, second_pass
+from gaitforge.preprocess.video.frontend import choose_frontend
 from gaitforge.preprocess.video.pose import PoseEstimator
 from gaitforge.preprocess.video.results import TrackResult, VideoResult, video_id_for
 from gaitforge.preprocess.video.segment import ForegroundSilhouettes, MaskCrop, Segmenter, mask_box
+from gaitforge.preprocess.video.stabilise import Stabiliser, map_boxes, warp_crop
 from gaitforge.preprocess.video.track import Match, Tracker
 
 __all__ = ["Detector", "VideoOptions", "extract_sequences", "extract_tracks"]
@@ -66,6 +68,11 @@ class VideoOptions:
         mask_margin: Crop margin around a box for its silhouette (fraction of the box size).
         img_size: Pretreated silhouette size.
         sheet_frames: Frames picked for the contact sheet (0 = none).
+        frontend: ``auto`` (by the camera's motion), ``detector`` (BlazePose detector + segmenter) or
+            ``background``; see :mod:`~gaitforge.preprocess.video.frontend`. Ignored when a detector is given.
+        stabilise: ``auto`` (when the camera moves), ``on`` or ``off``: background and tracks in the first
+            frame's coordinates.
+        detector_args: Keyword arguments of the BlazePose detector.
     """
 
     stride: int = 1
@@ -81,6 +88,9 @@ class VideoOptions:
     mask_margin: float = 0.1
     img_size: int = 64
     sheet_frames: int = 0
+    frontend: str = "auto"
+    stabilise: str = "auto"
+    detector_args: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.stride < 1:
@@ -136,15 +146,28 @@ def extract_tracks(
     info = probe_video(path)
     fps = info.fps if info.fps > 0 else 25.0
     result = VideoResult(path, video_id or video_id_for(path), info, opts.stride, opts.start_s, opts.end_s)
-    use_background = detector is None or segmenter is None
+    front = choose_frontend(
+        opts.frontend, path, opts.start_s, opts.end_s, detector, segmenter, opts.stabilise, opts.detector_args
+    )
+    detector = front.detector
+    person_masks_of = getattr(detector, "foreground", None)  # a detector that segments the people it finds
+    use_background = detector is None or (segmenter is None and person_masks_of is None)
     bg = make_background(opts.background, **opts.background_args) if use_background else None
+    stab = Stabiliser() if front.stabilise else None
+    sample_stab = Stabiliser() if front.stabilise and bg is not None else None
+    to_frame: dict[int, np.ndarray] = {}  # stabilised → frame coordinates, per frame (when stabilising)
     blobs = BlobDetector(**opts.blob_args)
     silhouettes = ForegroundSilhouettes(opts.mask_margin)
     result.components = {
         "background": opts.background if bg is not None else "none",
         "detector": _name(detector) if detector is not None else "foreground_blobs",
-        "segmenter": _name(segmenter) if segmenter is not None else "foreground",
+        "segmenter": _name(segmenter) if segmenter is not None else (
+            f"{_name(detector)}_masks" if person_masks_of is not None else "foreground"
+        ),
         "pose_estimator": _name(pose) if pose is not None else "none",
+        "frontend": front.name,
+        "frontend_reason": front.reason,
+        "stabilised": front.stabilise,
     }
     max_misses = max(1, round(opts.max_gap_s * fps / opts.stride))
     tracker = Tracker(**{"min_hits": opts.min_hits, "max_misses": max_misses, **opts.tracker_args})
@@ -160,16 +183,35 @@ def extract_tracks(
         next_sample = next(samples, None)
     for index, frame in iter_frames(path, opts.stride, opts.start_s, opts.end_s):
         mask = None
+        M = stab.update(frame) if stab is not None else None  # frame → stabilised coordinates
+        view, seen = Stabiliser.warp(frame, M) if M is not None and bg is not None else (frame, None)
+        if M is not None:
+            to_frame[index] = np.linalg.inv(M)
         if bg is not None:
             while next_sample is not None and next_sample[0] <= index + lookahead and bg.wants_samples():
-                bg.add_sample(*next_sample)
+                i_s, f_s = next_sample
+                bg.add_sample(i_s, Stabiliser.warp(f_s, sample_stab.update(f_s))[0] if sample_stab else f_s)
                 next_sample = next(samples, None)  # type: ignore[arg-type]
-            mask = bg.apply(index, frame)
-        dets = detector(frame) if detector is not None else blobs(mask)
-        dets.features = colour_features(frame, mask, dets.boxes)
+            mask = bg.apply(index, view)
+            if seen is not None:
+                mask[~seen] = 0
+        if detector is None:
+            dets = blobs(mask)  # in the coordinates of `view`
+            dets.features = colour_features(view, mask, dets.boxes)
+        else:
+            dets = _detect(detector, frame, tracker, M)
+            fg = person_masks_of(*frame.shape[:2]) if person_masks_of is not None else None
+            dets.features = colour_features(frame, fg if fg is not None else mask if M is None else None, dets.boxes)
+            if M is not None:
+                dets.boxes = map_boxes(dets.boxes, M)
         matches = tracker.update(index, dets)
-        if matches and mask is not None and segmenter is None:
-            for match, crop in zip(matches, _cut(frame, mask, matches, silhouettes, tracker)):
+        if matches and person_masks_of is not None and segmenter is None:
+            for match, crop in zip(matches, _detected_masks(detector, frame, dets, matches, M)):
+                masks.setdefault(match.track_id, []).append(crop)
+        elif matches and mask is not None and segmenter is None:
+            for match, crop in zip(matches, _cut(view, mask, matches, silhouettes, tracker)):
+                if M is not None:
+                    crop = MaskCrop(*warp_crop(crop.mask, crop.origin, to_frame[index], info.width, info.height))
                 masks.setdefault(match.track_id, []).append(crop)
         result.frames_processed += 1
         if progress is not None:
@@ -180,7 +222,9 @@ def extract_tracks(
             result.unconfirmed += 1
             continue
         frames, boxes = np.asarray(rec.frames, np.int64), np.stack(rec.boxes).astype(np.float32)
-        reason, detail = check_track(frames, boxes, fps, opts.filter)
+        reason, detail = check_track(frames, boxes, fps, opts.filter, frame_height=info.height)
+        if to_frame:  # walking was judged in stabilised coordinates; the result keeps frame coordinates
+            boxes = np.concatenate([map_boxes(b[None], to_frame[int(f)]) for f, b in zip(frames, boxes)])
         track = TrackResult(
             rec.track_id, frames, boxes, np.asarray(rec.split, bool), masks.get(rec.track_id, []), reason, detail
         )
@@ -197,6 +241,33 @@ def extract_tracks(
         len(result.kept()),
     )
     return result
+
+
+def _detect(detector: Any, frame: np.ndarray, tracker: Tracker, M: np.ndarray | None) -> Detections:
+    """Run a detector; one that takes ``hints`` gets the tracks' expected boxes (in frame coordinates)."""
+    if not getattr(detector, "takes_hints", False):
+        return detector(frame)
+    hints = tracker.expected()
+    if M is not None and len(hints):
+        hints = map_boxes(hints, np.linalg.inv(M))
+    return detector(frame, hints=hints)
+
+
+def _detected_masks(
+    detector: Any, frame: np.ndarray, dets: Detections, matches: list[Match], M: np.ndarray | None
+) -> list[MaskCrop]:
+    """The masks a segmenting detector found for the matched detections (frame coordinates); a match whose box is
+    not one of the detections (a track's prediction, split among overlapping tracks) is segmented in its box."""
+    out = []
+    inv = np.linalg.inv(M) if M is not None else None
+    for m in matches:
+        same = np.flatnonzero(np.all(dets.boxes == m.box[None], axis=1)) if len(dets) else []
+        if len(same) and int(same[0]) < len(detector.last):
+            out.append(detector.last[int(same[0])].mask)
+            continue
+        box = m.box[None] if inv is None else map_boxes(m.box[None], inv)
+        out.append(detector.segment(frame, box)[0])
+    return out
 
 
 def _cut(

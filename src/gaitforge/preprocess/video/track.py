@@ -236,6 +236,17 @@ class Tracker:
                 out.append(Match(rec.track_id, dets.boxes[c], bool(dets.split[c]), False))
         return out
 
+    def expected(self, confirmed_only: bool = False) -> np.ndarray:
+        """Where the live tracks (tentative ones too, unless ``confirmed_only``) are expected in the next frame
+        (their filters' one-step predictions, state unchanged): float32 ``[K, 4]`` xyxy, e.g. hints for a
+        detector."""
+        boxes = []
+        for t in self._live:
+            if t.record.confirmed or not confirmed_only:
+                cx, cy, w, h = (t.kf._F @ t.kf.x)[:4]
+                boxes.append([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
+        return np.asarray(boxes, np.float32).reshape(-1, 4)
+
     def correct(self, track_id: int, box: np.ndarray, measure: bool = True) -> None:
         """Replace the box recorded for ``track_id`` in the last frame by a better one (e.g. refined from its
         silhouette after a split); with ``measure``, also correct the track's filter with it."""
