@@ -150,6 +150,8 @@ class TrainConfig:
     global_loss: bool = True  # gather outputs so the losses see the whole P×K batch, not each rank's share
     find_unused_parameters: bool = False  # set when some parameters get no gradient in a step
     dist_timeout_s: int = 1800  # collective timeout (rank 0 may score a large protocol while the others wait)
+    eval_every: int = 0  # evaluate on the test set every N iterations and at the end (0: never); keeps best.pt
+    best_metric: str = "mean_rank1"  # what best.pt maximises: mean_rank1 (mean of the Rank-1 figures) or a figure key
 
 
 @dataclass
@@ -253,6 +255,7 @@ _BOUNDS: tuple[tuple[str, float, bool], ...] = (
     ("train.keep_checkpoints", 0, False),
     ("train.threads", 0, True),
     ("train.dist_timeout_s", 0, False),
+    ("train.eval_every", 0, True),
     ("optimizer.lr", 0, True),
     ("optimizer.momentum", 0, True),
     ("optimizer.weight_decay", 0, True),

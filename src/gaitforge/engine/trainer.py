@@ -44,6 +44,7 @@ from gaitforge.engine.distributed import (
 )
 from gaitforge.engine.logging import RunLogger
 from gaitforge.engine.optim import build_optimizer, build_scheduler
+from gaitforge.engine.periodic_eval import BEST_NAME, BestTracker, PeriodicEvaluator
 from gaitforge.engine.precision import resolve_precision
 from gaitforge.engine.sync_batchnorm import convert_sync_batchnorm
 from gaitforge.engine.warm_start import apply_warm_start
@@ -152,6 +153,7 @@ def _train(
     scaler = precision.grad_scaler()
 
     start = 0
+    evaluator = PeriodicEvaluator(cfg, run_dir, workdir=run_dir.parent)  # train.eval_every; best.pt
     if resume:
         last = broadcast_object(latest_checkpoint(ckpt_dir) if ctx.is_main else None)  # every rank: rank 0's choice
         if last is None:
@@ -163,6 +165,7 @@ def _train(
         if state.get("scaler") and precision.scaler:
             scaler.load_state_dict(state["scaler"])
         restore_rng_state(state["rng"])
+        evaluator.best = BestTracker.from_state(state.get("best"), cfg.train.best_metric)
         start = int(state["iteration"])
         logger.info("resumed from %s at iteration %d", last, start)
     net: torch.nn.Module = model
@@ -175,9 +178,9 @@ def _train(
         logger.info("DDP: %d processes, %s, global batch %d", ctx.world_size, ctx.backend, cfg.data.p * cfg.data.k)
     logger.info("precision: %s on %s", precision.describe(), device)
 
-    def write_checkpoint(iteration: int) -> Path:
+    def write_checkpoint(iteration: int, name: str | None = None) -> Path:
         path = save_checkpoint(
-            ckpt_dir / checkpoint_name(iteration),
+            ckpt_dir / (name or checkpoint_name(iteration)),
             {
                 "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),
@@ -188,6 +191,7 @@ def _train(
                 "num_classes": data.num_classes,
                 "label_names": list(data.label_names),
                 "rng": capture_rng_state(),
+                "best": evaluator.best.to_dict(),
             },
         )
         prune_checkpoints(ckpt_dir, cfg.train.keep_checkpoints)
@@ -195,6 +199,9 @@ def _train(
 
     def save(iteration: int) -> Path:  # rank 0 writes; the others wait for it and get its path
         return main_only(lambda: write_checkpoint(iteration))
+
+    def save_best(iteration: int) -> Path:  # a new best evaluation score: keep these weights as best.pt
+        return main_only(lambda: write_checkpoint(iteration, BEST_NAME))
 
     run_log = RunLogger(run_dir, tensorboard=cfg.train.tensorboard, enabled=ctx.is_main)
     last_stats: dict[str, float] = {}
@@ -228,6 +235,8 @@ def _train(
             if done % cfg.train.log_every == 0 or done == total:
                 run_log.scalars(done, last_stats)
                 bar.set_postfix(loss=f"{last_stats['loss']:.3f}")
+            if evaluator.due(done, total) and evaluator(model, done, device, run_log):
+                save_best(done)
             if done % cfg.train.save_every == 0 or done in (total, end):
                 checkpoint = save(done)
     finally:
