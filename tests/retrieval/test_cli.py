@@ -99,7 +99,8 @@ def test_video_tracks_need_a_choice(
 ) -> None:
     store = SequenceStore(micro_world)
     fake = types.ModuleType("gaitforge.preprocess.video")
-    fake.probe_video = lambda path: types.SimpleNamespace(width=64, height=64, frames=10, fps=25.0)  # type: ignore[attr-defined]
+    info = types.SimpleNamespace(width=64, height=64, frames=10, fps=25.0)
+    fake.probe_video = lambda path: info  # type: ignore[attr-defined]
     fake.extract_sequences = lambda path, end_s=None: [  # type: ignore[attr-defined]
         Sequence("v-t0003", "video", "unknown", {"sil": np.asarray(store.array(0, "sil"))}, {"track_id": 3}),
         Sequence("v-t0008", "video", "unknown", {"sil": np.asarray(store.array(9, "sil"))}, {"track_id": 8}),

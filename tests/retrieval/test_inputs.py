@@ -75,7 +75,8 @@ def test_video_tracks_become_sequences(tmp_path: Path, monkeypatch: pytest.Monke
     (tmp_path / "walk.mp4").write_bytes(b"")
     sil = np.zeros((4, 64, 64), np.uint8)
     fake = types.ModuleType("gaitforge.preprocess.video")
-    fake.probe_video = lambda path: types.SimpleNamespace(width=64, height=64, frames=4, fps=25.0)  # type: ignore[attr-defined]
+    info = types.SimpleNamespace(width=64, height=64, frames=4, fps=25.0)
+    fake.probe_video = lambda path: info  # type: ignore[attr-defined]
     fake.extract_sequences = lambda path, end_s=None: [  # type: ignore[attr-defined]
         Sequence("v-t0003", "video", "unknown", {"sil": sil}, {"track_id": 3, "boxes": np.ones((4, 4)), "fps": 25.0}),
         Sequence("v-t0008", "video", "unknown", {"sil": sil}, {"track_id": 8, "source": "video"}),

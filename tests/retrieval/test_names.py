@@ -20,7 +20,9 @@ from gaitforge.retrieval.names import (
 DIM = 8
 
 
-@pytest.mark.parametrize("name", ["alice", "A-01", "nm_01.b", "José", "李雷", "two words", "_x", "7", "Ольга", "Δήμος"])
+@pytest.mark.parametrize(
+    "name", ["alice", "A-01", "nm_01.b", "José", "李雷", "two words", "_x", "7", "Ольга", "Δήμος"]
+)
 def test_good_names_pass_unchanged(name: str) -> None:
     assert check_subject_name(name) == name and name_problem(name) is None
 

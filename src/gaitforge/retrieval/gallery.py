@@ -75,7 +75,7 @@ def _storage(db: Path, action: str) -> Iterator[None]:
                 "committed before is kept; free space and retry"
             ) from exc
         if "locked" in text or "busy" in text:
-            raise GalleryError(f"{db}: {action}: the database stayed locked by another process ({text}); retry") from exc
+            raise GalleryError(f"{db}: {action}: the database stayed locked by another process ({text})") from exc
         raise GalleryError(
             f"{db}: {action}: not a readable gallery database ({text}); restore the gallery folder from a backup "
             "or enroll into a new one"

@@ -213,7 +213,7 @@ def upload_kind(upload: UploadFile, field: str = "file") -> str:
 
 
 def _pretreated(frames: list[np.ndarray] | np.ndarray, limits: ServiceLimits, field: str) -> np.ndarray:
-    """uint8 ``[T, S, S]`` checked and pretreated silhouettes (:func:`~gaitforge.io.silhouettes.prepare_silhouettes`)."""
+    """uint8 ``[T, S, S]``, checked and pretreated (:func:`~gaitforge.io.silhouettes.prepare_silhouettes`)."""
     with refused_as(field):
         return prepare_silhouettes(frames, f"field '{field}'", limits.input_limits())
 
