@@ -77,7 +77,8 @@ def score_embeddings(
 
     Args:
         protocol: One of ``casia-b``, ``oumvlp``, ``casia-e``, ``sustech1k``, ``grew``, ``grew-submission``,
-            ``hid-submission``, ``gait3d``, ``ccgr-mini``, ``freegait``, ``ccpg``, ``scoliosis1k``.
+            ``hid-submission``, ``gait3d``, ``ccgr-mini``, ``ccgr``, ``ccgr-easy``, ``freegait``, ``ccpg``,
+            ``scoliosis1k``.
         embeddings: ``[N, C, P]`` float32 (numpy array or tensor); class logits ``[N, K, P]`` for scoliosis1k.
         labels: ``[N]`` identity labels (strings).
         types: ``[N]`` sequence types.

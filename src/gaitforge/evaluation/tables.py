@@ -116,6 +116,7 @@ _LAYOUTS = {
     "cross_view": _cross_view,
     "retrieval": _flat,
     "real_scene": _flat,
+    "ccgr": _flat,
     "ccpg": _ccpg,
     "classification": _classification,
     "submission": _submission,

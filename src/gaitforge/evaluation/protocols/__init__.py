@@ -11,6 +11,7 @@ import re
 from ...registry import Registry
 from .base import Condition, Protocol, ScoreOptions, TypeSet
 from .catalog import CATALOG
+from .ccgr import CrossCovariateGrid
 from .ccpg import ClothChangingProtocol
 from .classification import Classification
 from .retrieval import PartitionRetrieval, RealScene
@@ -28,6 +29,7 @@ __all__ = [
     "RealScene",
     "PartitionRetrieval",
     "ClothChangingProtocol",
+    "CrossCovariateGrid",
     "TopKSubmission",
     "NearestLabelSubmission",
     "Classification",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .base import Condition, TypeSet
+from .ccgr import CrossCovariateGrid
 from .ccpg import ClothChangingProtocol
 from .classification import Classification
 from .retrieval import PartitionRetrieval, RealScene
@@ -159,10 +160,21 @@ CATALOG = (
     PartitionRetrieval(
         "ccgr-mini",
         "CCGR-MINI",
-        aliases=("CCGR_MINI", "CCGR"),
+        aliases=("CCGR_MINI",),
         description="CCGR-MINI: GALLERY_SET vs the rest; Rank-1/5/10, mAP, mINP",
         partition_key="GALLERY_SET",
         listed_role="gallery",
+    ),
+    CrossCovariateGrid(
+        "ccgr",
+        "CCGR",
+        description="CCGR: 54 conditions x views grid; Rank-1/5 hard (all conditions) and easy (NM1 gallery)",
+    ),
+    CrossCovariateGrid(
+        "ccgr-easy",
+        "CCGR",
+        description="CCGR quick easy mode: NM1 gallery only; Rank-1/5 easy over all 54 probe conditions",
+        hard=False,
     ),
     PartitionRetrieval(
         "freegait",
