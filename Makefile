@@ -1,8 +1,10 @@
 # Two entry points, each complete on its own on a fresh machine:
 #   make demo  - build the synthetic world, train a CPU-sized GaitBase, print the CASIA-B table
 #   make test  - the test suite
+# install also fetches the video detector front end's BlazePose models (out of MediaPipe's wheel, from PyPI).
 # Optional:
-#   make mediapipe-env - a second venv (.venv-mediapipe) with the MediaPipe pose backend, which needs numpy<2
+#   make mediapipe-env - a second venv (.venv-mediapipe) with the MediaPipe *solutions* pose backend (--pose mediapipe),
+#                        which needs numpy<2 and protobuf<5; the detector front end does not need it
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -22,7 +24,8 @@ $(PY):
 
 $(STAMP): $(PY) pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[test]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[test,detector]"
+	$(PY) -m gaitforge.preprocess.video.blazepose_fetch
 	touch $(STAMP)
 
 install: $(STAMP)

