@@ -93,7 +93,11 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def input_refused(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, InputRefused)  # e.g. a subject name that reads like an enrolled one
-        return _error(service_error_of(exc, "subject" if isinstance(exc, SubjectNameError) else "file"))
+        field = "subject" if isinstance(exc, SubjectNameError) else "file"
+        error = service_error_of(exc, field)
+        if not error.message.startswith("field '"):
+            error.message = f"field '{field}': {error.message}"
+        return _error(error)
 
     async def gallery_error(request: Request, exc: Exception) -> JSONResponse:
         logger.warning("%s %s: %s", request.method, request.url.path, exc)
