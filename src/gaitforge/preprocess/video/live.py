@@ -222,7 +222,10 @@ class LiveTracker:
         self.tracker = Tracker(**{"min_hits": opts.min_hits, "max_misses": self.max_misses, **opts.tracker_args})
         self.tracks: dict[int, LiveTrack] = {}
         self.frames_seen = 0
+        self.forgotten = 0
         self._last_index: int | None = None
+        self._forgotten: set[int] = set()  # ids dropped beyond max_tracks (not followed again; bounded)
+        self._forgotten_order: deque[int] = deque()
 
     def step(self, index: int, frame: np.ndarray, captured: float | None = None) -> StepResult:
         """Process one frame.
@@ -260,6 +263,8 @@ class LiveTracker:
             elif mask is not None:
                 crops = list(_cut(frame, mask, matches, self.silhouettes, self.tracker))
         for m, crop in zip(matches, crops):
+            if m.track_id in self._forgotten:
+                continue
             t = self.tracks.get(m.track_id)
             if t is None:
                 t = LiveTrack(m.track_id, index, captured, index)
@@ -302,6 +307,11 @@ class LiveTracker:
             ]:
                 logger.debug("live tracker: more than %d tracks, forgetting track %d", self.options.max_tracks, tid)
                 del self.tracks[tid]
+                self.forgotten += 1
+                self._forgotten.add(tid)
+                self._forgotten_order.append(tid)
+                while len(self._forgotten_order) > 4 * self.options.max_tracks:  # the tracker has ended them by then
+                    self._forgotten.discard(self._forgotten_order.popleft())
 
     def finish(self) -> list[LiveTrack]:
         """End every followed track; returns the confirmed ones."""
