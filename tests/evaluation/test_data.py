@@ -86,3 +86,21 @@ def test_integer_labels_become_strings_and_float64_is_cast() -> None:
 def test_non_float_embeddings_rejected() -> None:
     with pytest.raises(ValueError, match="floating point"):
         make_eval_data(np.zeros((2, 3, 1), np.int32), ["1", "2"], ["a", "b"], ["v", "w"])
+
+
+@pytest.mark.parametrize(
+    ("content", "kind"),
+    [
+        (lambda: __import__("pickle").dumps({"embeddings": [1.0]}), "a pickle"),
+        (lambda: b"\x93NUMPY\x01\x00" + b"x" * 60, "one .npy array"),
+        (lambda: b"embeddings,labels\n1,2\n", "not a ZIP file"),
+    ],
+)
+def test_not_an_npz_says_what_was_expected_not_how_to_load_unsafely(tmp_path: Path, content, kind: str) -> None:
+    path = tmp_path / "emb.npz"
+    path.write_bytes(content())
+    with pytest.raises(ValueError) as info:
+        load_embeddings_npz(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: {kind}, not an .npz archive; expected an .npz written by numpy.savez")
+    assert "allow_pickle" not in message and "unsafely" not in message and "pickle.load" not in message

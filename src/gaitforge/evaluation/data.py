@@ -150,6 +150,14 @@ def load_embeddings_npz(path: str | os.PathLike[str]) -> EvalData:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"embeddings file {path} does not exist")
+    with open(path, "rb") as fh:
+        magic = fh.read(6)
+    if magic[:4] not in (b"PK\x03\x04", b"PK\x05\x06"):  # numpy's own error would advise loading it unsafely
+        kind = "a pickle" if magic[:1] == b"\x80" else "one .npy array" if magic == b"\x93NUMPY" else "not a ZIP file"
+        raise ValueError(
+            f"{path}: {kind}, not an .npz archive; expected an .npz written by numpy.savez with arrays "
+            "'embeddings' [N, C, P], 'labels', 'types', 'views'"
+        )
     try:
         npz = np.load(path, allow_pickle=False)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:

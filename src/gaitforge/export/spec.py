@@ -50,6 +50,7 @@ DEFAULT_FRAME_SHAPES: dict[str, tuple[int, ...]] = {
     "depth": (3, 64, 64),
     "points": (1024, 4),
     "smpl": (85,),
+    "parsing": (64, 44),
 }
 #: Sequence length of an export whose architecture cannot take a dynamic one, when the caller gives none.
 FIXED_FRAMES_DEFAULT = 30
@@ -200,12 +201,15 @@ def example_frames(spec: InputSpec, batch: int, frames: int, rng: np.random.Gene
 
     Silhouettes are binary masks (values 0 and 1, as after ``sil_cut``); keypoints ``[..., 3]`` have x, y within
     ±112.5 px of the origin (``pose_rescale_center``: neck-centred, 225 px tall) and a confidence in ``[0, 1)``;
-    other modalities (skeleton maps, heatmaps) are uniform in ``[0, 1)``, the range they are scaled to.
+    parsing maps hold label ids 0..11; other modalities (skeleton maps, heatmaps) are uniform in ``[0, 1)``, the
+    range they are scaled to.
     """
     rng = rng or np.random.default_rng(0)
     shape = (int(batch), int(frames), *spec.frame_shape)
     if spec.name == "sil":
         return (rng.random(shape) > 0.5).astype(np.float32)
+    if spec.name == "parsing":  # Gait3D-Parsing label ids 0..11
+        return rng.integers(0, 12, shape).astype(np.float32)
     x = rng.random(shape, dtype=np.float32)
     if spec.name == "pose" and shape[-1] == 3:
         x[..., :2] = (x[..., :2] - 0.5) * 225.0

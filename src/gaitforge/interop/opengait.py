@@ -372,6 +372,17 @@ def _build_skeletongait_pp(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
     )
 
 
+def _modal_builder(name: str) -> Callable[[Mapping[str, Any]], PeerModelSpec]:
+    """A builder of :mod:`gaitforge.interop.opengait_modal` (imported on use: that module imports this one)."""
+
+    def build(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
+        from gaitforge.interop import opengait_modal
+
+        return getattr(opengait_modal, name)(model_cfg)
+
+    return build
+
+
 @dataclass(frozen=True)
 class _PeerModel:
     builder: Callable[[Mapping[str, Any]], PeerModelSpec]
@@ -431,6 +442,9 @@ _PEER_MODELS: dict[str, _PeerModel] = {
         _rgb_builder("build_denoisinggait"), "DenoisingGait: diffusion features, matching flows, two-stream GaitBase"
     ),
     "SMPLGait": _PeerModel(_build_smplgait, "SMPLGait: Plain baseline on silhouettes, per-frame SMPL transform"),
+    "ParsingGait": _PeerModel(
+        _modal_builder("build_parsinggait"), "ParsingGait: GaitBase on parsing maps + a graph over the parsed parts"
+    ),
     "ScoNet": _PeerModel(_build_sconet, "ScoNet: GaitBase with a 3-class scoliosis screening head (labels from typs)"),
 }
 

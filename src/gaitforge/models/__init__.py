@@ -39,6 +39,7 @@ MODELS.register("denoisinggait", "gaitforge.models.denoisinggait:DenoisingGait")
 MODELS.register("lidargait", "gaitforge.models.lidargait:LidarGait")
 MODELS.register("lidargait_pp", "gaitforge.models.lidargait:LidarGaitPlusPlus")
 MODELS.register("smplgait", "gaitforge.models.smplgait:SMPLGait")
+MODELS.register("parsinggait", "gaitforge.models.parsinggait:ParsingGait")
 
 
 def create_model(name: str, **kwargs: Any) -> GaitModel:

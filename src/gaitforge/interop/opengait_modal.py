@@ -1,0 +1,64 @@
+"""The peer's multi-modal, self-supervised and pose/heatmap models in
+:func:`gaitforge.interop.opengait.build_model`: ``model_cfg`` sections → gaitforge models with the peer's
+state-dict layout (ParsingGait, MultiGaitpp, GaitSSB, FoundationGait; FastPoseGait's GPGait++ and GaitHeat).
+
+Facts about the keys are from the peer's shipped YAMLs (OpenGait snapshot 0efafd4, FastPoseGait 94da9c8) as the
+fixtures in ``../shared/fixtures/opengait/models`` record them. Unknown keys are errors named by their path.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from gaitforge.interop.opengait import PeerModelSpec, _bnnecks, _expect, _ints, _section, _separate_fcs
+
+__all__ = ["build_parsinggait"]
+
+logger = logging.getLogger(__name__)
+
+
+def _resnet9(cfg: Any, path: str, in_channels: int = 1) -> dict[str, Any]:
+    """A ``type: ResNet9`` backbone section → ``channels`` / ``layers`` / ``strides`` / ``maxpool`` kwargs."""
+    bb = _section(cfg, path, {"type", "channels"}, {"block", "layers", "strides", "maxpool", "in_channel"})
+    _expect(f"{path}.type", bb["type"], "ResNet9")
+    _expect(f"{path}.block", bb.get("block", "BasicBlock"), "BasicBlock")
+    _expect(f"{path}.in_channel", bb.get("in_channel", 1), in_channels)
+    channels = _ints(f"{path}.channels", bb["channels"])
+    layers = _ints(f"{path}.layers", bb.get("layers", [1, 2, 2, 1]))
+    strides = _ints(f"{path}.strides", bb.get("strides", [1, 2, 2, 1]))
+    if not len(channels) == len(layers) == len(strides) == 4:
+        raise ValueError(f"{path}: channels, layers and strides need 4 entries each")
+    return dict(channels=channels, layers=layers, strides=strides, maxpool=bool(bb.get("maxpool", True)))
+
+
+def build_parsinggait(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
+    """``ParsingGait`` → :class:`gaitforge.models.parsinggait.ParsingGait`."""
+    keys = {"model", "backbone_cfg", "SeparateFCs", "SeparateBNNecks", "bin_num", "gcn_cfg"}
+    cfg = _section(model_cfg, "model_cfg", keys, set())
+    backbone = _resnet9(cfg["backbone_cfg"], "model_cfg.backbone_cfg")
+    gcn = _section(
+        cfg["gcn_cfg"],
+        "model_cfg.gcn_cfg",
+        {"fine_parts", "coarse_parts", "only_fine_graph", "only_coarse_graph", "combine_fine_coarse_graph"},
+        set(),
+    )
+    _expect("model_cfg.gcn_cfg.fine_parts", gcn["fine_parts"], 11)
+    _expect("model_cfg.gcn_cfg.coarse_parts", gcn["coarse_parts"], 5)
+    # The peer checks the flags in this order: fine only, coarse only, both.
+    if gcn["only_fine_graph"]:
+        graph, nodes = "fine", 11
+    elif gcn["only_coarse_graph"]:
+        graph, nodes = "coarse", 5
+    elif gcn["combine_fine_coarse_graph"]:
+        graph, nodes = "both", 16
+    else:
+        raise ValueError("model_cfg.gcn_cfg: one of only_fine_graph, only_coarse_graph, combine_fine_coarse_graph")
+    bins = _ints("model_cfg.bin_num", cfg["bin_num"])
+    parts = sum(bins) + nodes
+    embed = _separate_fcs(cfg["SeparateFCs"], "model_cfg.SeparateFCs", backbone["channels"][-1], parts)
+    classes = _bnnecks(cfg["SeparateBNNecks"], "model_cfg.SeparateBNNecks", embed, parts)
+    return PeerModelSpec(
+        "parsinggait", dict(num_classes=classes, **backbone, embed_dim=embed, bins=bins, graph=graph)
+    )
