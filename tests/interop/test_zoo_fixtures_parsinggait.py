@@ -55,5 +55,6 @@ def test_unknown_labels_are_named(fixtures_dir: Path) -> None:
     for bad in (12.0, -1.0, 2.5):
         x = pars.clone()
         x[0, 1, 30, 20] = bad
-        with pytest.raises(ValueError, match=rf"inputs\['parsing'\]: unknown parsing label {bad:g}; expected .*0\.\.11"):
+        pattern = rf"inputs\['parsing'\]: unknown parsing label {bad:g}; expected .*0\.\.11"
+        with pytest.raises(ValueError, match=pattern):
             model.embed(x)

@@ -44,7 +44,8 @@ def test_unknown_status_is_an_error_in_training_only() -> None:
             "bin_num": [4],
         }
     )
-    batch = Batch(inputs={"sil": torch.rand(2, 3, 32, 22)}, labels=torch.tensor([0, 1]), conditions=["nm-01", "positive"])
+    sils = torch.rand(2, 3, 32, 22)
+    batch = Batch(inputs={"sil": sils}, labels=torch.tensor([0, 1]), conditions=["nm-01", "positive"])
     model.train()
     with pytest.raises(ValueError, match=r"conditions\[0\]: expected a Scoliosis1K status"):
         model(batch)
