@@ -15,6 +15,27 @@ from gaitforge.models import GaitModel, ModelOutput, create_model, is_trainable,
 # Small settings per model so the suite stays fast on CPU: (constructor kwargs, per-frame input shape).
 SMALL: dict[str, tuple[dict, tuple[int, ...]]] = {
     "gaitbase": (dict(channels=(8, 16, 16, 32), embed_dim=16, num_classes=7), (64, 44)),
+    "gaitedge": (
+        dict(channels=(8, 16, 16), bins=(32,), num_classes=7, seg_widths=(4, 8, 8, 8), align_size=(32, 22)),
+        (3, 32, 32),
+    ),
+    "biggait": (
+        dict(
+            dinov2=dict(embed_dim=32, depth=4, num_heads=2, img_size=56),
+            image_size=28,
+            sils_size=8,
+            channels=(8, 16, 16, 32),
+            fusion_squeeze=4,
+            embed_dim=16,
+            bins=(4,),
+            num_classes=7,
+        ),
+        (3, 32, 16),
+    ),
+    "denoisinggait": (
+        dict(channels=(8, 8, 16, 16), embed_dim=16, bins=(4,), num_classes=7, radius=1),
+        (4, 16, 8),
+    ),
     "sconet": (dict(channels=(8, 16, 16, 32), embed_dim=16), (64, 44)),
     "lidargait": (dict(channels=(8, 16, 16, 32), embed_dim=16, num_classes=7), (3, 32, 32)),
     "smplgait": (
@@ -94,6 +115,8 @@ def _frames(n: int, t: int, frame_shape: tuple[int, ...], seed: int = 0) -> torc
 #: ``[n, t, ...]`` (so that packed and per-sequence inputs stay consistent): modality → function.
 COMPANIONS = {
     "smpl": lambda x: x.flatten(2)[..., :85] * 2 - 1,  # SMPL-style vectors [n, t, 85] (SMPLGait)
+    "sil": lambda x: x[:, :, 0],  # the first channel of RGB / diffusion features as {0,1} silhouettes
+    "ratio": lambda x: 0.35 + 0.3 * x.flatten(2).mean(-1),  # bounding-box width / height [n, t] (RGB models)
 }
 
 
