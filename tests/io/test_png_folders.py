@@ -116,3 +116,27 @@ def test_fixture_sequence_through_the_importer(fixtures_dir: Path, tmp_path: Pat
     store = SequenceStore(tmp_path / "store")
     np.testing.assert_array_equal(store.get(0).modalities["sil"], data["expected_output"])
     assert store.records[0].meta["dropped_no_center"] == ["seq08_centring_edges-000.png"]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="named pipes need a POSIX system")
+def test_a_named_pipe_among_the_frames_does_not_hang_the_import(tmp_path: Path) -> None:
+    import os
+    import threading
+
+    root = tmp_path / "pngs"
+    _write_seq(root / "001" / "nm-01" / "090", [_person(seed=i, x=60 + i) for i in range(6)])
+    fifo = root / "001" / "nm-01" / "090" / "002b.png"
+    os.mkfifo(fifo)  # opening it to read would wait for a writer forever
+    reports: list = []
+    worker = threading.Thread(
+        target=lambda: reports.append(import_png_folders(root, tmp_path / "store", workers=0, progress=False)),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(timeout=120)
+    if worker.is_alive():
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))  # release the stuck reader
+        pytest.fail("the import hung on a named pipe")
+    (report,) = reports
+    assert report.imported == ["001/nm-01/090"] and report.ok
+    assert SequenceStore(tmp_path / "store").get(0).length == 6  # the six regular frames, the pipe skipped
