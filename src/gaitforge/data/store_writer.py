@@ -18,6 +18,7 @@ Several processes write one store through part stores merged at the end: see :mo
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -46,7 +47,7 @@ from gaitforge.data.store_format import (
 )
 from gaitforge.data.store_open import open_index
 from gaitforge.data.validation import validate_sequence
-from gaitforge.utils.atomic import atomic_write_text
+from gaitforge.utils.atomic import atomic_write_text, disk_full
 
 __all__ = ["StoreWriter", "publish_index", "remove_orphans", "write_json_atomic"]
 
@@ -86,39 +87,65 @@ def remove_orphans(folder: Path, listed: set[str], generation: int) -> None:
             path.unlink()
 
 
+_KEPT = "the sequences written before this one are kept and the store's last published index stays valid"
+
+
 class _Shard:
-    """The open, growing data (or metadata) file of one modality."""
+    """The open, growing data (or metadata) file of one modality.
+
+    Written unbuffered: a failed write (a full disk) leaves no bytes waiting in a buffer, so truncating back to
+    the last complete sequence is exact.
+    """
 
     def __init__(self, path: Path, code: int, align: int) -> None:
         self.path, self.code, self.align = path, code, align
         self.size = 0
         self._f: IO[bytes] | None = None
 
+    def _write_all(self, data: memoryview | bytes) -> None:
+        view = memoryview(data).cast("B")
+        done = 0
+        try:
+            while done < len(view):
+                written = self._f.write(view[done:])  # type: ignore[union-attr]
+                if not written:
+                    raise OSError(errno.EIO, f"{self.path}: write made no progress")
+                done += written
+        except OSError as exc:
+            full = disk_full(exc, self.path, _KEPT)
+            if full is None:
+                raise
+            raise full from exc
+
     def write(self, data: memoryview | bytes) -> int:
         if self._f is None:
-            self._f = open(self.path, "wb")  # noqa: SIM115 - stays open while the shard grows
+            self._f = open(self.path, "wb", buffering=0)  # noqa: SIM115 - stays open while the shard grows
         offset = -(-self.size // self.align) * self.align
         if offset > self.size:
-            self._f.write(b"\0" * (offset - self.size))
-        self._f.write(data)
+            self._write_all(b"\0" * (offset - self.size))
+        self._write_all(data)
         self.size = offset + len(memoryview(data).cast("B"))
         return offset
 
     def truncate(self, size: int) -> None:
         if self._f is not None:
-            self._f.flush()
             self._f.truncate(size)
             self._f.seek(size)
         self.size = size
 
     def seal(self) -> None:
-        if self._f is not None:
-            self._f.flush()
-            os.fsync(self._f.fileno())
-            self._f.close()
-            self._f = None
-        elif not self.path.exists():
-            self.path.touch()
+        try:
+            if self._f is not None:
+                os.fsync(self._f.fileno())
+                self._f.close()
+                self._f = None
+            elif not self.path.exists():
+                self.path.touch()
+        except OSError as exc:
+            full = disk_full(exc, self.path, _KEPT)
+            if full is None:
+                raise
+            raise full from exc
 
 
 class StoreWriter:
@@ -298,10 +325,18 @@ class StoreWriter:
         if self._closed:
             return
         if self.append:
-            self.close()
+            try:
+                self.close()
+            except OSError as exc:  # e.g. the disk is full: the published index is still the last good one
+                self._closed = True
+                logger.warning("store %s: could not publish after the error (%s); the last published index "
+                               "stays valid and the next append writer removes the unlisted files", self.root, exc)
             return
         for shard in self._shards.values():
-            shard.seal()
+            try:
+                shard.seal()
+            except OSError:  # the folder is discarded anyway
+                pass
         self._closed = True
         shutil.rmtree(self._dir, ignore_errors=True)
 
