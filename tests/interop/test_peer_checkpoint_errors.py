@@ -252,3 +252,17 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     err = capsys.readouterr().err.strip()
     assert code == 2 and "first mismatching key 'ResGCN.fcn.weight': checkpoint [8, 16] vs model [16, 16]" in err
     assert not (tmp_path / "run2").exists()
+
+
+def test_a_converted_run_serves(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from gaitforge.service.app import create_app
+    from gaitforge.service.routes import API_PREFIX
+
+    ckpt, config = _files(tmp_path, BASELINE)
+    convert_peer_checkpoint(ckpt, config, tmp_path / "run")
+    with TestClient(create_app(tmp_path / "run", tmp_path / "gallery")) as client:
+        info = client.get(f"{API_PREFIX}/info").json()
+    assert info["model"]["name"] == "gaitbase" and info["model"]["checkpoint"] == "ckpt-0000007.pt"
+    assert info["dim"] == 8 * 4  # embed_dim × parts
