@@ -185,6 +185,10 @@ def _cmd_identify(args: argparse.Namespace) -> int:
         entries = _load_items(items, not args.quiet)
         loaded, vectors = _embed_items(rec, entries, not args.quiet, "identify")
         results = g.identify_many(vectors, k=args.top_k) if len(loaded) else []
+    if args.annotate:  # video input: the tracks drawn with their identities (gaitforge.preprocess.video.annotate)
+        from gaitforge.preprocess.video.annotate import annotate_identify
+
+        annotate_identify(args.annotate, loaded, results, limits)
     rows = [
         {
             "probe": entry.name,
@@ -360,6 +364,7 @@ def register(sub: Any) -> None:
     p.add_argument("--select", help=select_help)
     p.add_argument("--device", default="cpu")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--annotate", metavar="OUT.mp4", help="video input: write it with boxes, outlines and identities")
     _add_limit_arguments(p)
     p.set_defaults(func=_cmd_identify)
 

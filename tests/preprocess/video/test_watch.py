@@ -181,7 +181,9 @@ def test_cli_a_video_with_nobody_in_it(empty_street: Path, tmp_path: Path, capsy
     assert s["tracks_confirmed"] == 0 and s["frames_processed"] == 30
 
 
-def test_cli_truncated_and_corrupt_files_say_so(street: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_truncated_and_corrupt_files_say_so(
+    street: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import av
 
     avi = tmp_path / "street.avi"
@@ -245,3 +247,23 @@ def test_cli_usage_errors(street: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert main(["watch", "rtsp://127.0.0.1:9/x", "--loop"]) == 2
     assert main(["watch", "/no/such/video.mp4"]) == 2
     assert "video file not found" in capsys.readouterr().err
+
+
+def test_cli_watch_identifies_against_a_real_gallery(street: Path, micro_world: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    from gaitforge.engine.trainer import train
+    from tests.conftest import micro_config
+
+    run = tmp_path / "run"
+    train(micro_config(micro_world, iterations=2), run, progress=False)
+    gallery = tmp_path / "gallery"
+    assert main(["-q", "enroll", str(street), "--model", str(run), "--gallery", str(gallery), "--subject",
+                 "walkers", "--all-tracks"]) == 0  # fmt: skip
+    capsys.readouterr()
+    rc = main(["watch", str(street), "--fast", "--json", "--model", str(run), "--gallery", str(gallery),
+               "--min-frames", "10"])  # fmt: skip
+    events = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert rc == 0
+    found = [e for e in events if e["event"] == "identified"]
+    assert found and all(e["subject"] == "walkers" and e["frames"] >= 1 for e in found)
+    assert events[-1]["event"] == "summary" and events[-1]["identifications"] >= len(found)

@@ -209,17 +209,22 @@ def annotate_result(
     return Path(out) if ann.frames else None
 
 
-def annotate_identify(out: str | Path, loaded: Sequence[Any], results: Sequence[Any]) -> Path | None:
+def annotate_identify(
+    out: str | Path, loaded: Sequence[Any], results: Sequence[Any], limits: Any = None
+) -> Path | None:
     """``gaitforge identify --annotate``: draw the identified tracks of the one video among the inputs.
 
-    The video is tracked again with the same defaults as the identification (same track ids), and each kept track
-    is labelled with its identity, ``unknown`` under the gallery's open-set threshold.
+    The video is tracked again exactly as the identification tracked it (same defaults, same ``max_frames / fps``
+    bound, hence the same track ids), and each kept track is labelled with its identity, ``unknown`` under the
+    gallery's open-set threshold.
 
     Args:
         out: Output video file.
         loaded: The identified inputs (``provenance`` with ``video`` and ``track`` for video tracks).
         results: Their :class:`~gaitforge.retrieval.types.Identification`, in the same order.
+        limits: The input limits of the identification (``max_frames``), if any.
     """
+    from gaitforge.preprocess.video.decode import probe_video
     from gaitforge.preprocess.video.pipeline import extract_tracks
 
     videos = sorted({e.provenance["video"] for e in loaded if "video" in e.provenance and "track" in e.provenance})
@@ -233,5 +238,9 @@ def annotate_identify(out: str | Path, loaded: Sequence[Any], results: Sequence[
         if entry.provenance.get("video") == videos[0]:
             best = res.matches[0].subject if res.matches else None
             labels[int(entry.provenance["track"])] = identity_label(best, res.known) if best else "unknown"
-    result = extract_tracks(videos[0])
+    end_s = None
+    if limits is not None and getattr(limits, "max_frames", None):
+        fps = probe_video(videos[0]).fps
+        end_s = limits.max_frames / (fps if fps > 0 else 25.0)
+    result = extract_tracks(videos[0], end_s=end_s)
     return annotate_result(result, out, labels)
