@@ -46,7 +46,10 @@ def test_demo_and_test_presets(name: str, subjects: int, train: int, frames: int
     assert cfg.conditions == CASIA_B_CONDITIONS and cfg.views == CASIA_B_VIEWS
     assert len(cfg.train_subjects) + len(cfg.test_subjects) == subjects
     assert not cfg.artefacts.enabled
-    assert set(PRESETS) == {"casia-b", "default", "tiny"}
+    assert set(PRESETS) == {"casia-b", "default", "tiny", "realistic", "realistic-casia-b", "realistic-tiny"}
+    assert cfg.realism is None  # the mannequin presets are unchanged
+    real = get_preset(f"realistic-{name}" if name == "tiny" else "realistic", seed=3)
+    assert (real.n_subjects, real.n_train, real.frames) == (subjects, train, frames) and real.realism is not None
 
 
 def test_get_preset_overrides_and_errors() -> None:

@@ -16,7 +16,7 @@ Example::
 from __future__ import annotations
 
 from gaitforge.synth.build import iter_world, make_world, partition
-from gaitforge.synth.config import CASIA_B_CONDITIONS, CASIA_B_VIEWS, ArtefactConfig, WorldConfig
+from gaitforge.synth.config import CASIA_B_CONDITIONS, CASIA_B_VIEWS, ArtefactConfig, RealismConfig, WorldConfig
 from gaitforge.synth.covariates import BAG_KINDS, COAT_KINDS
 from gaitforge.synth.pose import COCO_KEYPOINTS
 from gaitforge.synth.presets import PRESETS, get_preset
@@ -32,6 +32,7 @@ __all__ = [
     "PRESETS",
     "ArtefactConfig",
     "RawRender",
+    "RealismConfig",
     "SceneConfig",
     "VideoGroundTruth",
     "WorldConfig",

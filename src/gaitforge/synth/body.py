@@ -39,6 +39,9 @@ class BodyShape:
         upper_arm_r, elbow_r, wrist_r, neck_r: Arm and neck radii.
         heel_r, toe_r: Foot radii at heel and toes.
         build: Girth factor of this identity (1 = average).
+        shoulder_drop: How far the shoulder joints sit below the mannequin's level (sloping shoulders; 0 in the
+            mannequin world, drawn by :func:`gaitforge.synth.anthropometry.sample_population_body`).
+        female: 1.0 for a body drawn from the female population, 0.0 otherwise (the mannequin world: 0).
     """
 
     height: float
@@ -73,6 +76,8 @@ class BodyShape:
     heel_r: float
     toe_r: float
     build: float
+    shoulder_drop: float = 0.0
+    female: float = 0.0
 
     @property
     def hip_height(self) -> float:

@@ -22,7 +22,8 @@ class Camera:
     Attributes:
         azimuth_deg: View angle (see module docstring).
         elevation_deg: Angle of the camera above the horizontal.
-        distance: Camera distance to the tracked target (metres).
+        distance: Camera distance to the tracked target (metres): a number, or ``[T, 1]`` per frame (a camera that
+            only pans, so that the walker's distance changes).
         focal_px: Focal length in pixels.
         cx, cy: Principal point (pixels).
         target: Tracked point per frame [T,3] (world metres).
@@ -30,7 +31,7 @@ class Camera:
 
     azimuth_deg: float
     elevation_deg: float
-    distance: float
+    distance: float | np.ndarray
     focal_px: float
     cx: float
     cy: float

@@ -14,6 +14,7 @@ __all__ = [
     "CASIA_B_CONDITIONS",
     "CASIA_B_VIEWS",
     "ArtefactConfig",
+    "RealismConfig",
     "WorldConfig",
     "condition_kind",
     "parse_view",
@@ -79,6 +80,56 @@ class ArtefactConfig:
         return self.edge_noise > 0 or self.holes > 0 or self.blobs > 0
 
 
+def _pair(value: Any, name: str, lo: float, hi: float) -> tuple[float, float]:
+    v = tuple(float(x) for x in value)
+    if len(v) != 2 or not lo <= v[0] <= v[1] <= hi:
+        raise ValueError(f"synth: realism.{name} must be [low, high] with {lo} <= low <= high <= {hi}, got {value}")
+    return v  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class RealismConfig:
+    """The realistic world (see :mod:`gaitforge.synth.realistic`): population bodies, clothes, real-camera and
+    real-segmenter effects. ``None`` in :class:`WorldConfig` keeps the mannequin world of earlier revisions.
+
+    Attributes:
+        fps: Frame rates drawn per sequence.
+        elevation_deg: Camera elevation range (degrees above the horizontal).
+        distance_m: Range of the camera's distance to the walker at mid-sequence; the camera is static along its
+            line of sight (it only pans), so walkers at views near 0°/180° come closer or move away.
+        person_px: Range of the walker's height in raw-canvas pixels at mid-sequence (the resolution).
+        wardrobe: Outfits each identity owns; every walk wears one of them (coats come on top in ``cl``).
+        carry_prob: Probability that an ``nm`` walk carries a small object anyway (``bg`` always carries a bag).
+        seg_noise: Scale of the segmenter errors (0 = smooth outlines only; 1 = the calibrated amount).
+        neighbour_prob: Probability that another person's blob merges with the walker for part of a sequence.
+    """
+
+    fps: tuple[float, ...] = (7.5, 10.0, 12.5, 15.0, 20.0, 25.0, 30.0)
+    elevation_deg: tuple[float, float] = (0.0, 25.0)
+    distance_m: tuple[float, float] = (4.0, 16.0)
+    person_px: tuple[float, float] = (40.0, 110.0)
+    wardrobe: int = 3
+    carry_prob: float = 0.15
+    seg_noise: float = 1.0
+    neighbour_prob: float = 0.15
+
+    def __post_init__(self) -> None:
+        fps = tuple(float(f) for f in self.fps)
+        if not fps or any(not 1.0 <= f <= 120.0 for f in fps):
+            raise ValueError(f"synth: realism.fps must be a non-empty list of rates in [1, 120], got {self.fps}")
+        object.__setattr__(self, "fps", fps)
+        object.__setattr__(self, "elevation_deg", _pair(self.elevation_deg, "elevation_deg", -10.0, 60.0))
+        object.__setattr__(self, "distance_m", _pair(self.distance_m, "distance_m", 2.0, 100.0))
+        object.__setattr__(self, "person_px", _pair(self.person_px, "person_px", 16.0, 2000.0))
+        if self.wardrobe < 1:
+            raise ValueError(f"synth: realism.wardrobe must be >= 1, got {self.wardrobe}")
+        for name in ("carry_prob", "neighbour_prob"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"synth: realism.{name} must be in [0, 1], got {getattr(self, name)}")
+        if self.seg_noise < 0:
+            raise ValueError(f"synth: realism.seg_noise must be >= 0, got {self.seg_noise}")
+
+
 @dataclass(frozen=True)
 class WorldConfig:
     """Everything that defines a synthetic world.
@@ -107,6 +158,8 @@ class WorldConfig:
         heatmap_space: How heatmaps are normalised: ``"rgb"`` (GaitHeat's RGB-space crop / scale / centre),
             ``"heatmap"`` (the same steps measured on the heatmaps) or ``"crop"`` (raw estimator crops).
         heatmap_dtype: ``"uint8"`` (``T · 52,224`` bytes per sequence) or ``"float16"`` (``T · 104,448``).
+        realism: ``None`` (the mannequin world: its arrays are unchanged by this option's existence) or a
+            :class:`RealismConfig` (``fps``, ``camera_*`` and ``artefacts`` are then replaced by its draws).
     """
 
     name: str = "custom"
@@ -130,6 +183,7 @@ class WorldConfig:
     pose_estimator: str = "simple"
     heatmap_space: str = "rgb"
     heatmap_dtype: str = "uint8"
+    realism: RealismConfig | None = None
 
     def __post_init__(self) -> None:
         # Lists from YAML/JSON become tuples so that the config stays hashable.
@@ -139,6 +193,8 @@ class WorldConfig:
         _check_outputs(self)
         if isinstance(self.artefacts, dict):
             object.__setattr__(self, "artefacts", ArtefactConfig(**self.artefacts))
+        if isinstance(self.realism, dict):
+            object.__setattr__(self, "realism", RealismConfig(**self.realism))
         if self.n_subjects < 1:
             raise ValueError(f"synth: n_subjects must be >= 1, got {self.n_subjects}")
         if not 0 <= self.n_train <= self.n_subjects:
@@ -194,6 +250,10 @@ class WorldConfig:
         d["conditions"] = list(self.conditions)
         d["views"] = list(self.views)
         d["modalities"] = list(self.modalities)
+        if self.realism is None:
+            d.pop("realism")  # worlds of earlier revisions keep their world.json
+        else:
+            d["realism"] = {k: list(v) if isinstance(v, tuple) else v for k, v in d["realism"].items()}
         return d
 
 

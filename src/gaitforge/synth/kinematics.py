@@ -219,7 +219,10 @@ def simulate_walk(
         elbow_flex = np.maximum(style.elbow(ph) + carry.elbow[i], 0.0) * _D
         ab = (style.arm_abduction + carry.arm_abduction[i] + 25.0 * (body.build - 1.0)) * _D
         shoulder = pelvis + _apply(
-            rt, np.array([-0.1 * body.chest_depth, s * body.shoulder_half, body.trunk - 0.02 * body.height])
+            rt,
+            np.array(
+                [-0.1 * body.chest_depth, s * body.shoulder_half, body.trunk - 0.02 * body.height - body.shoulder_drop]
+            ),
         )
         elbow = shoulder + body.upper_arm * _limb(flex, ab, s, arm_yaw)
         wrist = elbow + body.forearm * _limb(flex + elbow_flex, 0.6 * ab, s, arm_yaw)

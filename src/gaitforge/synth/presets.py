@@ -1,5 +1,8 @@
 """Named world sizes: ``casia-b`` (the dataset's layout), ``default`` (a CPU demo), ``tiny`` (tests).
 
+``realistic``, ``realistic-casia-b`` and ``realistic-tiny`` are the same layouts in the realistic world
+(:mod:`gaitforge.synth.realistic`: population bodies, clothes, varied cameras and frame rates, segmenter errors).
+
 :data:`HEATMAP_PRESETS` adds worlds that also carry top-down pose heatmaps (GaitHeat): ``heat`` (RGB-space
 heatmap pretreatment), ``heat-hmspace`` (the same world, heatmaps normalised in heatmap space) and
 ``heat-tiny`` (tests). In them ``pose`` comes from the same simulated estimator as the heatmaps.
@@ -11,7 +14,7 @@ import dataclasses
 from types import MappingProxyType
 from typing import Any
 
-from gaitforge.synth.config import CASIA_B_CONDITIONS, CASIA_B_VIEWS, WorldConfig
+from gaitforge.synth.config import CASIA_B_CONDITIONS, CASIA_B_VIEWS, RealismConfig, WorldConfig
 
 __all__ = ["HEATMAP_PRESETS", "PRESETS", "get_preset"]
 
@@ -44,6 +47,14 @@ PRESETS: MappingProxyType[str, WorldConfig] = MappingProxyType(
             conditions=CASIA_B_CONDITIONS,
             views=CASIA_B_VIEWS,
         ),
+        # The realistic world (population bodies, clothes, cameras, segmenter errors) in the same layouts.
+        "realistic": WorldConfig(name="realistic", n_subjects=60, n_train=34, frames=30, realism=RealismConfig()),
+        "realistic-casia-b": WorldConfig(
+            name="realistic-casia-b", n_subjects=124, n_train=74, frames=60, realism=RealismConfig()
+        ),
+        "realistic-tiny": WorldConfig(
+            name="realistic-tiny", n_subjects=8, n_train=4, frames=12, realism=RealismConfig()
+        ),
     }
 )
 
@@ -68,7 +79,8 @@ def get_preset(name: str, seed: int = 0, **overrides: Any) -> WorldConfig:
     """A preset's config with ``seed`` and any field overrides.
 
     Args:
-        name: ``"casia-b"``, ``"default"``, ``"tiny"``, or a :data:`HEATMAP_PRESETS` name.
+        name: ``"casia-b"``, ``"default"``, ``"tiny"``, ``"realistic"``, ``"realistic-casia-b"``,
+            ``"realistic-tiny"``, or a :data:`HEATMAP_PRESETS` name.
         seed: Root seed.
         **overrides: Other :class:`WorldConfig` fields (e.g. ``frames=40``).
 

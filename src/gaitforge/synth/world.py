@@ -101,6 +101,10 @@ def render_raw(cfg: WorldConfig, subject_index: int, condition: str, view: str) 
         ValueError: Index out of range or a malformed condition/view.
     """
     _check(cfg, subject_index, condition, view)
+    if cfg.realism is not None:
+        from gaitforge.synth.realistic import render_realistic
+
+        return render_realistic(cfg, subject_index, condition, view)  # type: ignore[no-any-return]
     kind = condition_kind(condition)
     code = _KIND_CODE[kind] + int(condition[3:])
     azimuth = parse_view(view)
