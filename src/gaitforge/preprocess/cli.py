@@ -56,6 +56,8 @@ def _cmd_video(args: argparse.Namespace) -> int:
         end_s=args.end,
         background=args.background,
         filter=TrackFilter(min_frames=args.min_frames),
+        frontend=args.frontend,
+        stabilise=args.stabilise,
     )
     summary = process_videos(
         args.inputs,
@@ -116,6 +118,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--end", type=float, default=None, metavar="SECONDS", help="end time")
     v.add_argument("--min-frames", type=int, default=20, help="shortest kept track, in frames (default 20)")
     v.add_argument("--background", choices=["median", "mog2"], default="median", help="background model")
+    v.add_argument(
+        "--frontend", choices=["auto", "detector", "background"], default="auto",
+        help="who finds the people: 'detector' (BlazePose person detector + segmenter, installed by make install), "
+        "'background' (background model, static cameras) or 'auto' (default: background when the camera is static, "
+        "detector when it moves)",
+    )  # fmt: skip
+    v.add_argument(
+        "--stabilise", choices=["auto", "on", "off"], default="auto",
+        help="compensate camera motion (background and tracks in the first frame's coordinates); default: when "
+        "the camera moves",
+    )  # fmt: skip
     v.add_argument("--detector", nargs=2, metavar=("onnx", "PATH"), help="person detector: onnx PATH (YOLO-style)")
     v.add_argument("--segmenter", nargs=2, metavar=("onnx", "PATH"), help="person segmenter: onnx PATH")
     v.add_argument(

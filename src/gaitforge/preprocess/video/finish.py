@@ -10,6 +10,7 @@ import numpy as np
 from gaitforge.preprocess.silhouette import NoValidFrameWarning, pretreat_sequence_detailed
 from gaitforge.preprocess.video.decode import iter_frames
 from gaitforge.preprocess.video.pose import PoseEstimator, check_pose_output
+from gaitforge.preprocess.video.quality import SilhouetteQuality, silhouette_quality
 from gaitforge.preprocess.video.results import TrackResult, VideoResult
 from gaitforge.preprocess.video.segment import MaskCrop, Segmenter
 
@@ -104,10 +105,23 @@ def usable_frames(
     return ok, {"border": int(at_border.sum()), "size_outlier": int((outlier & ~at_border).sum())}
 
 
-def pretreat_track(track: TrackResult, img_size: int, min_frames: int, width: int, height: int) -> None:
+def pretreat_track(
+    track: TrackResult,
+    img_size: int,
+    min_frames: int,
+    width: int,
+    height: int,
+    quality: SilhouetteQuality | None = None,
+) -> None:
     """Pretreat a kept track's usable silhouettes (the field's way); drop the track when fewer than ``min_frames``
-    remain. Sets ``sil``, ``sil_index``, ``frame_drops`` and cuts ``pose``/``heatmap`` to the kept frames."""
+    remain. Sets ``sil``, ``sil_index``, ``frame_drops`` and cuts ``pose``/``heatmap`` to the kept frames.
+    ``quality``: per-frame silhouette rules (:mod:`~gaitforge.preprocess.video.quality`; ``None`` = none)."""
     ok, drops = usable_frames(track, width, height)
+    if quality is not None and len(track.masks) == len(ok):
+        good, bad = silhouette_quality(track.masks, track.boxes, quality)
+        drops.update({k: int(v) for k, v in bad.items() if v})
+        drops["quality"] = int((ok & ~good).sum())
+        ok &= good
     candidates = np.flatnonzero(ok)
     with warnings.catch_warnings():  # an empty result is reported as the drop reason below
         warnings.simplefilter("ignore", NoValidFrameWarning)
@@ -121,7 +135,7 @@ def pretreat_track(track: TrackResult, img_size: int, min_frames: int, width: in
         track.detail = (
             f"{len(res.kept)} of {len(track.frames)} frames usable after pretreatment < {min_frames} "
             f"(dropped: {drops['border']} at the border, {drops['size_outlier']} size outliers, "
-            f"{drops['pretreatment']} by pretreatment)"
+            f"{drops.get('quality', 0)} by silhouette quality, {drops['pretreatment']} by pretreatment)"
         )
         return
     track.sil = res.frames

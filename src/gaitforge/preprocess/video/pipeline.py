@@ -32,7 +32,9 @@ from gaitforge.preprocess.video.decode import frame_range, iter_frames, probe_vi
 from gaitforge.preprocess.video.filters import TrackFilter, check_track
 from gaitforge.preprocess.video.finish import pretreat_track, second_pass
 from gaitforge.preprocess.video.frontend import choose_frontend
+from gaitforge.preprocess.video.identity import split_identity_switches
 from gaitforge.preprocess.video.pose import PoseEstimator
+from gaitforge.preprocess.video.quality import SilhouetteQuality
 from gaitforge.preprocess.video.results import TrackResult, VideoResult, video_id_for
 from gaitforge.preprocess.video.segment import ForegroundSilhouettes, MaskCrop, Segmenter, mask_box
 from gaitforge.preprocess.video.stabilise import Stabiliser, map_boxes, warp_crop
@@ -73,6 +75,10 @@ class VideoOptions:
         stabilise: ``auto`` (when the camera moves), ``on`` or ``off``: background and tracks in the first
             frame's coordinates.
         detector_args: Keyword arguments of the BlazePose detector.
+        identity_threshold: A confirmed track is split where its appearance before and after falls below this
+            similarity (:func:`~gaitforge.preprocess.video.identity.split_identity_switches`; 0 = never).
+        quality: Per-frame silhouette rules (:mod:`~gaitforge.preprocess.video.quality`); ``None`` keeps every
+            frame that passes the border and size checks.
     """
 
     stride: int = 1
@@ -91,6 +97,8 @@ class VideoOptions:
     frontend: str = "auto"
     stabilise: str = "auto"
     detector_args: dict[str, Any] = field(default_factory=dict)
+    identity_threshold: float = 0.6
+    quality: SilhouetteQuality | None = field(default_factory=SilhouetteQuality)
 
     def __post_init__(self) -> None:
         if self.stride < 1:
@@ -217,7 +225,12 @@ def extract_tracks(
         if progress is not None:
             progress(1)
     records = tracker.finish()
-    for rec in records:
+    parts = (
+        split_identity_switches(records, opts.identity_threshold, min_hits=opts.min_hits)
+        if opts.identity_threshold > 0
+        else [(r, r.track_id, slice(0, len(r))) for r in records]
+    )
+    for rec, parent, part in parts:
         if not rec.confirmed:
             result.unconfirmed += 1
             continue
@@ -226,12 +239,12 @@ def extract_tracks(
         if to_frame:  # walking was judged in stabilised coordinates; the result keeps frame coordinates
             boxes = np.concatenate([map_boxes(b[None], to_frame[int(f)]) for f, b in zip(frames, boxes)])
         track = TrackResult(
-            rec.track_id, frames, boxes, np.asarray(rec.split, bool), masks.get(rec.track_id, []), reason, detail
+            rec.track_id, frames, boxes, np.asarray(rec.split, bool), masks.get(parent, [])[part], reason, detail
         )
         result.tracks.append(track)
     second_pass(result, opts.sheet_frames, segmenter, pose)
     for track in result.kept():
-        pretreat_track(track, opts.img_size, opts.filter.min_frames, info.width, info.height)
+        pretreat_track(track, opts.img_size, opts.filter.min_frames, info.width, info.height, opts.quality)
     result.seconds = time.perf_counter() - t0
     logger.info(
         "%s: %d frames, %d tracks confirmed, %d kept",
