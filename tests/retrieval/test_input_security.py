@@ -269,3 +269,18 @@ def test_a_full_disk_is_one_line_on_the_command_line(
     monkeypatch.undo()
     with Gallery.open(enrolled) as g:
         assert [s.subject for s in g.subjects()] == ["002"]
+
+
+def test_damaged_pages_behind_an_intact_header_are_a_gallery_error(tmp_path: Path) -> None:
+    names = [f"s{i:03d}" for i in range(300)]
+    with Gallery.create(tmp_path / "g", 8) as g:
+        g.enroll_many(names, np.ones((300, 8), np.float32), [{"source": "x" * 200}] * 300)
+    db = tmp_path / "g" / "gallery.db"
+    data = bytearray(db.read_bytes())
+    assert len(data) > 3 * 4096 and data.startswith(b"SQLite format 3\0")
+    data[4096:] = b"\xa5" * (len(data) - 4096)  # the header page survives, every other page is garbage
+    db.write_bytes(bytes(data))
+    with pytest.raises(GalleryError, match="gallery.db: .*not a readable gallery database"):
+        with Gallery.open(tmp_path / "g", read_only=True) as g:
+            g.subjects()
+            g.identify(np.ones(8, np.float32))

@@ -345,7 +345,7 @@ class Gallery(GalleryReports):
 
     def embeddings(self, subject: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``(ids [N], vectors [N, dim])`` of one subject, or of the whole gallery (as enrolled)."""
-        with self._mutex, self._catalog.read():
+        with self._mutex, _storage(self._catalog.path, "read embeddings"), self._catalog.read():
             chunks = list(self._catalog.iter_vectors(self.dim, subject=subject))
         if not chunks:
             return np.empty(0, np.int64), np.empty((0, self.dim), np.float32)
@@ -562,7 +562,8 @@ class Gallery(GalleryReports):
             raise ValueError(f"k is {k}; expected >= 1")
         with self._mutex:
             self._sync()
-            found = self._live.search_subjects(q, k)
+            with _storage(self._catalog.path, "search"):
+                found = self._live.search_subjects(q, k)
             threshold = self._meta.get("threshold")
         return [
             Identification(m, None if threshold is None else bool(m) and m[0].distance <= float(threshold))
