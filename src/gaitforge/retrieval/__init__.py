@@ -17,8 +17,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from gaitforge.retrieval.calibration import calibrate_threshold, leave_one_out_distances, pair_distances
-from gaitforge.retrieval.gallery import Gallery
+from gaitforge.retrieval.gallery import Gallery, GalleryError
 from gaitforge.retrieval.lock import LockTimeout
+from gaitforge.retrieval.names import SubjectNameError, check_subject_name
 from gaitforge.retrieval.types import Calibration, Identification, Match, SubjectInfo
 from gaitforge.retrieval.vector_index import INDEX_KINDS
 from gaitforge.retrieval.vectors import flatten_embeddings, pairwise_distances
@@ -30,12 +31,15 @@ __all__ = [
     "INDEX_KINDS",
     "Calibration",
     "Gallery",
+    "GalleryError",
     "Identification",
     "LockTimeout",
     "Match",
     "Recognizer",
     "SubjectInfo",
+    "SubjectNameError",
     "calibrate_threshold",
+    "check_subject_name",
     "flatten_embeddings",
     "leave_one_out_distances",
     "pair_distances",
