@@ -368,7 +368,8 @@ def test_settings_land_where_they_should() -> None:
     cfg = config_from_dict(gaitgl.config)
     ce = cfg.losses[1]
     assert ce["scale"] == 1.0 and ce["label_smoothing"] == 0.0 and cfg.optimizer.lr == pytest.approx(1e-4)
-    assert _entries(gaitgl)["trainer_cfg.with_test"].status == "unsupported"
+    assert _entries(gaitgl)["trainer_cfg.with_test"].target == "train.eval_every"  # the peer tests at every save
+    assert cfg.train.eval_every == cfg.train.save_every == yaml.safe_load(GAITGL)["trainer_cfg"]["save_iter"]
     assert cfg.data.train_frames.skip == 0 and cfg.data.partition.endswith("CASIA-B_include_005.json")
 
 

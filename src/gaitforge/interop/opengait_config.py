@@ -235,12 +235,15 @@ class _Converter(OptimSections):
                 self.mapped(f"trainer_cfg.{key}", f"train.{target}", "takes effect under torchrun (DDP)")
             elif key in t:
                 self.ignored(f"trainer_cfg.{key}", "one process: nothing to synchronise")
-        for key, what in (("fix_BN", "frozen BatchNorm statistics"), ("with_test", "evaluation during training")):
-            if t.get(key):
-                extra = "; evaluate the final checkpoint with `gaitforge train --eval`" if key == "with_test" else ""
-                self.unsupported(f"trainer_cfg.{key}", f"{what} is not supported{extra}")
-            else:
-                self.ignored(f"trainer_cfg.{key}", "false: the default behaviour")
+        if t.get("fix_BN"):
+            self.unsupported("trainer_cfg.fix_BN", "frozen BatchNorm statistics is not supported")
+        else:
+            self.ignored("trainer_cfg.fix_BN", "false: the default behaviour")
+        if t.get("with_test"):  # the peer tests after every checkpoint it saves
+            self.set("train.eval_every", int(t.get("save_iter", PEER_DEFAULTS["trainer_cfg"]["save_iter"])))
+            self.mapped("trainer_cfg.with_test", "train.eval_every", "= save_iter, as the peer tests at every save")
+        else:
+            self.ignored("trainer_cfg.with_test", "false: the default behaviour")
         self.restore(t)
         if "T_max_iter" in t:
             if self.peer_model == "SwinGait":
