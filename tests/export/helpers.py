@@ -22,6 +22,10 @@ EXPORT_SMALL: dict[str, tuple[dict, dict[str, tuple[int, ...]]]] = {
     "gaitgraph2": (dict(input_branch=(5, 8, 8), main_stream=(8, 16, 32), embed_dim=16, reduction=4), {"pose": (17, 3)}),
     "gaittr": (dict(in_channels=(10, 16, 16, 32), embed_dim=16, heads=4), {"pose": (17, 3)}),
     "msgg": (dict(in_channels=(3, 8, 16), embed_dim=16, num_classes=5), {"pose": (17, 3)}),
+    "multigaitpp": (
+        dict(width=1, num_classes=5, bins=(8,)),
+        {"sil": (32, 22), "parsing": (32, 22), "flow": (3, 32, 22)},
+    ),
 }
 
 

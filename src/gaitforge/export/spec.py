@@ -51,6 +51,10 @@ DEFAULT_FRAME_SHAPES: dict[str, tuple[int, ...]] = {
     "points": (1024, 4),
     "smpl": (85,),
     "parsing": (64, 44),
+    "rgb": (3, 64, 64),
+    "ratio": (1,),
+    "diffusion_feature": (4, 96, 48),
+    "flow": (3, 64, 44),
 }
 #: Sequence length of an export whose architecture cannot take a dynamic one, when the caller gives none.
 FIXED_FRAMES_DEFAULT = 30
@@ -208,6 +212,8 @@ def example_frames(spec: InputSpec, batch: int, frames: int, rng: np.random.Gene
     shape = (int(batch), int(frames), *spec.frame_shape)
     if spec.name == "sil":
         return (rng.random(shape) > 0.5).astype(np.float32)
+    if spec.name == "ratio":  # bounding-box width / height of a walking person
+        return (0.3 + 0.4 * rng.random(shape)).astype(np.float32)
     if spec.name == "parsing":  # Gait3D-Parsing label ids 0..11
         return rng.integers(0, 12, shape).astype(np.float32)
     x = rng.random(shape, dtype=np.float32)

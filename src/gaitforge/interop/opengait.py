@@ -445,6 +445,9 @@ _PEER_MODELS: dict[str, _PeerModel] = {
     "ParsingGait": _PeerModel(
         _modal_builder("build_parsinggait"), "ParsingGait: GaitBase on parsing maps + a graph over the parsed parts"
     ),
+    "MultiGaitpp": _PeerModel(
+        _modal_builder("build_multigaitpp"), "MultiGait++: silhouette+parsing and flow streams, co-attention, P3D"
+    ),
     "ScoNet": _PeerModel(_build_sconet, "ScoNet: GaitBase with a 3-class scoliosis screening head (labels from typs)"),
 }
 

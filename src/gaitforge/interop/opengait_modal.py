@@ -14,7 +14,7 @@ from typing import Any
 
 from gaitforge.interop.opengait import PeerModelSpec, _bnnecks, _expect, _ints, _section, _separate_fcs
 
-__all__ = ["build_parsinggait"]
+__all__ = ["build_parsinggait", "build_multigaitpp"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,3 +62,26 @@ def build_parsinggait(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
     return PeerModelSpec(
         "parsinggait", dict(num_classes=classes, **backbone, embed_dim=embed, bins=bins, graph=graph)
     )
+
+
+def build_multigaitpp(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
+    """``MultiGaitpp`` → :class:`gaitforge.models.multigaitpp.MultiGaitPP`.
+
+    ``Backbone.in_channels`` is read by the peer's ``build_network`` but commented out in its shipped YAML (a
+    KeyError as committed); it is optional here and, when given, must be ``part1_channel + part2_channel``.
+    """
+    cfg = _section(model_cfg, "model_cfg", {"model", "Backbone", "SeparateBNNecks"}, set())
+    required = {"blocks", "C", "part1_channel", "part2_channel"}
+    bb = _section(cfg["Backbone"], "model_cfg.Backbone", required, {"in_channels"})
+    blocks = _ints("model_cfg.Backbone.blocks", bb["blocks"])
+    if len(blocks) != 4:
+        raise ValueError(f"model_cfg.Backbone.blocks: expected 4 entries, got {blocks}")
+    width = bb["C"]
+    if not isinstance(width, int) or isinstance(width, bool) or width < 1:
+        raise ValueError(f"model_cfg.Backbone.C: expected a positive integer, got {width!r}")
+    _expect("model_cfg.Backbone.part1_channel", bb["part1_channel"], 2)
+    _expect("model_cfg.Backbone.part2_channel", bb["part2_channel"], 3)
+    if "in_channels" in bb:
+        _expect("model_cfg.Backbone.in_channels", bb["in_channels"], 5)
+    classes = _bnnecks(cfg["SeparateBNNecks"], "model_cfg.SeparateBNNecks", None, None)
+    return PeerModelSpec("multigaitpp", dict(num_classes=classes, layers=blocks, width=width))

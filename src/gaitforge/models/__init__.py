@@ -40,6 +40,7 @@ MODELS.register("lidargait", "gaitforge.models.lidargait:LidarGait")
 MODELS.register("lidargait_pp", "gaitforge.models.lidargait:LidarGaitPlusPlus")
 MODELS.register("smplgait", "gaitforge.models.smplgait:SMPLGait")
 MODELS.register("parsinggait", "gaitforge.models.parsinggait:ParsingGait")
+MODELS.register("multigaitpp", "gaitforge.models.multigaitpp:MultiGaitPP")
 
 
 def create_model(name: str, **kwargs: Any) -> GaitModel:
