@@ -56,15 +56,11 @@ def check_port_free(host: str, port: int) -> None:
     """
     if port == 0:
         return
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror as exc:
-        raise ValueError(f"--host {host}: cannot be resolved ({exc.strerror})") from None
-    family, kind, proto, _, address = infos[0]
-    with socket.socket(family, kind, proto) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # the socket uvicorn binds
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
         try:
-            sock.bind(address)
+            sock.bind((host, port))
         except OSError as exc:
             raise ValueError(
                 f"--port {port}: cannot listen on {host}:{port} ({exc.strerror}); nothing was created; choose "
