@@ -138,8 +138,15 @@ def pooled_stats(per_sequence: Iterable[Mapping[str, np.ndarray]]) -> dict[str, 
 def compare_stats(
     real: Mapping[str, Mapping[str, float]], synth: Mapping[str, Mapping[str, float]]
 ) -> dict[str, float]:
-    """Relative difference ``(synth − real) / real`` of every pooled mean (``0.1`` = 10 % more in the synthetic)."""
+    """Relative difference ``(synth − real) / real`` of every pooled mean (``0.1`` = 10 % more in the synthetic).
+
+    A real mean of 0 gives 0 when the synthetic one is 0 too, else ``inf``.
+    """
     missing = sorted(set(STAT_KEYS) - set(real) | set(STAT_KEYS) - set(synth))
     if missing:
         raise ValueError(f"silhouette stats: pooled statistics lack {missing}")
-    return {k: float((synth[k]["mean"] - real[k]["mean"]) / real[k]["mean"]) for k in STAT_KEYS}
+    out = {}
+    for k in STAT_KEYS:
+        r, s = float(real[k]["mean"]), float(synth[k]["mean"])
+        out[k] = (s - r) / r if r != 0 else (0.0 if s == 0 else float("inf"))
+    return out
