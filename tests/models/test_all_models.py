@@ -51,6 +51,8 @@ SMALL: dict[str, tuple[dict, tuple[int, ...]]] = {
     ),
     "parsinggait": (dict(channels=(8, 16, 16, 32), embed_dim=16, bins=(8,), num_classes=7), (32, 22)),
     "multigaitpp": (dict(width=1, num_classes=7, bins=(8,)), (5, 32, 22)),
+    "gaitssb_pretrain": (dict(channels=(8, 16, 16, 32), bins=(8, 4, 2, 1)), (32, 22)),
+    "gaitssb_finetune": (dict(channels=(8, 16, 16, 32), bins=(8, 4, 2, 1)), (32, 22)),
     "lidargait_pp": (
         dict(channel=2, out_channels=16, embed_dim=16, npoints=(32, 16, 8), nsample=8, num_classes=7),
         (64, 4),

@@ -448,6 +448,12 @@ _PEER_MODELS: dict[str, _PeerModel] = {
     "MultiGaitpp": _PeerModel(
         _modal_builder("build_multigaitpp"), "MultiGait++: silhouette+parsing and flow streams, co-attention, P3D"
     ),
+    "GaitSSB_Pretrain": _PeerModel(
+        _modal_builder("build_gaitssb_pretrain"), "GaitSSB pre-training: SimSiam over 31 parts on two unlabelled views"
+    ),
+    "GaitSSB_Finetune": _PeerModel(
+        _modal_builder("build_gaitssb_finetune"), "GaitSSB fine-tuning: encoder, projector, normalised part-wise FC"
+    ),
     "ScoNet": _PeerModel(_build_sconet, "ScoNet: GaitBase with a 3-class scoliosis screening head (labels from typs)"),
 }
 
@@ -533,7 +539,8 @@ def run_opengait_style(
         if path.endswith("/labels") and field not in out.extras:
             continue  # labels from metadata the batch did not carry: fall back to labs below
         result[path] = out.get(field)
-    result["training_feat/triplet/labels"] = labels
+    if "training_feat/triplet/embeddings" in result:  # GaitSSB pre-training has no triplet output
+        result["training_feat/triplet/labels"] = labels
     if "training_feat/softmax/logits" in result:
         result.setdefault("training_feat/softmax/labels", labels)  # a model may route other labels there
     return result

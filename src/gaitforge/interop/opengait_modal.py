@@ -14,7 +14,7 @@ from typing import Any
 
 from gaitforge.interop.opengait import PeerModelSpec, _bnnecks, _expect, _ints, _section, _separate_fcs
 
-__all__ = ["build_parsinggait", "build_multigaitpp"]
+__all__ = ["build_parsinggait", "build_multigaitpp", "build_gaitssb_pretrain", "build_gaitssb_finetune"]
 
 logger = logging.getLogger(__name__)
 
@@ -85,3 +85,32 @@ def build_multigaitpp(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
         _expect("model_cfg.Backbone.in_channels", bb["in_channels"], 5)
     classes = _bnnecks(cfg["SeparateBNNecks"], "model_cfg.SeparateBNNecks", None, None)
     return PeerModelSpec("multigaitpp", dict(num_classes=classes, layers=blocks, width=width))
+
+
+def _gaitssb_encoder(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    backbone = _resnet9(cfg["backbone_cfg"], "model_cfg.backbone_cfg")
+    # The peer's HPP is fixed at 16/8/4/2/1 (31 parts); parts_num sizes the projector.
+    _expect("model_cfg.parts_num", cfg["parts_num"], 31)
+    return backbone
+
+
+def build_gaitssb_pretrain(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
+    """``GaitSSB_Pretrain`` → :class:`gaitforge.models.gaitssb.GaitSSBPretrain` (no classifier)."""
+    cfg = _section(model_cfg, "model_cfg", {"model", "backbone_cfg", "parts_num"}, set())
+    return PeerModelSpec("gaitssb_pretrain", _gaitssb_encoder(cfg))
+
+
+def build_gaitssb_finetune(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
+    """``GaitSSB_Finetune`` → :class:`gaitforge.models.gaitssb.GaitSSBFinetune`.
+
+    ``backbone_lr``: stages with learning rate 0 are frozen (the stem always is); the other rates and
+    ``projector_lr`` are optimizer settings (write them as ``optimizer.param_groups``), not model arguments.
+    """
+    cfg = _section(
+        model_cfg, "model_cfg", {"model", "backbone_cfg", "parts_num"}, {"backbone_lr", "projector_lr"}
+    )
+    lrs = cfg.get("backbone_lr", [0.0, 0.001, 0.001, 0.001])
+    if not isinstance(lrs, (list, tuple)) or len(lrs) != 4 or not all(isinstance(v, (int, float)) for v in lrs):
+        raise ValueError(f"model_cfg.backbone_lr: expected 4 learning rates (layer1..layer4), got {lrs!r}")
+    frozen = ["stem"] + [f"layer{i + 1}" for i, lr in enumerate(lrs) if lr == 0]
+    return PeerModelSpec("gaitssb_finetune", dict(_gaitssb_encoder(cfg), frozen=frozen))

@@ -41,6 +41,8 @@ MODELS.register("lidargait_pp", "gaitforge.models.lidargait:LidarGaitPlusPlus")
 MODELS.register("smplgait", "gaitforge.models.smplgait:SMPLGait")
 MODELS.register("parsinggait", "gaitforge.models.parsinggait:ParsingGait")
 MODELS.register("multigaitpp", "gaitforge.models.multigaitpp:MultiGaitPP")
+MODELS.register("gaitssb_pretrain", "gaitforge.models.gaitssb:GaitSSBPretrain")
+MODELS.register("gaitssb_finetune", "gaitforge.models.gaitssb:GaitSSBFinetune")
 
 
 def create_model(name: str, **kwargs: Any) -> GaitModel:
