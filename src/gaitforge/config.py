@@ -85,6 +85,7 @@ class DataConfig:
     test_transforms: list[dict[str, Any]] = field(default_factory=lambda: [{"name": "sil_cut"}])
     num_workers: int = 2
     synth: SynthConfig = field(default_factory=SynthConfig)
+    verify_reads: bool = True  # check each array's checksum on its first read (docs/store.md: cost measured)
 
 
 @dataclass

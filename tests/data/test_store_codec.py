@@ -113,6 +113,9 @@ def test_a_corrupt_compressed_frame_is_reported(tmp_path: Path) -> None:
     store = SequenceStore(tmp_path / "s")
     with pytest.raises(StoreFormatError, match="do not match field 'sil.checksum'"):
         store.verify()
+    with pytest.raises(StoreFormatError, match="do not match field 'sil.checksum'"):  # checked on read too
+        store.frames(0, "sil", [3])
+    store = SequenceStore(tmp_path / "s", verify_reads=False)  # the decoder's own report
     with pytest.raises(StoreFormatError, match=r"frame 0 of the lz4 array .* decode"):
         store.frames(0, "sil", [0])
     assert np.array_equal(store.frames(0, "sil", [3]), seq.modalities["sil"][[3]])  # other frames still read
@@ -165,7 +168,7 @@ def test_one_read_and_two_read_paths_agree(tmp_path: Path, monkeypatch: pytest.M
     import gaitforge.data.store_codec as codec_mod
 
     seqs = _seqs(5)
-    store = _write(tmp_path / "s", seqs, codec="lz4")
+    store = SequenceStore(_write(tmp_path / "s", seqs, codec="lz4").root, verify_reads=False)  # reads counted
     reads: list[int] = []
     real = store._handles.read_into
     monkeypatch.setattr(store._handles, "read_into", lambda *a: (reads.append(1), real(*a))[1])
@@ -189,6 +192,8 @@ def test_a_frame_table_beyond_the_array_extent_is_reported(tmp_path: Path) -> No
     data[last : last + 4] = (1 << 20).to_bytes(4, "little")  # the last frame ends far past the next array
     path.write_bytes(bytes(data))
     with pytest.raises(StoreFormatError, match=r"frame table at byte .* can span at most"):
+        SequenceStore(tmp_path / "s", verify_reads=False).frames(0, "sil", [0])
+    with pytest.raises(StoreFormatError, match=r"sil\.00000\.bin.*sequence '.*'"):  # checked on read: named
         SequenceStore(tmp_path / "s").frames(0, "sil", [0])
 
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from gaitforge.data.sequence import Sequence
 from gaitforge.data.store_batch import array_extents, read_rows
-from gaitforge.data.store_codec import RAW, coded_nbytes, decode_all
+from gaitforge.data.store_codec import RAW, decode_all
 from gaitforge.data.store_format import (
     INDEX_NAME,
     LABELS,
@@ -32,6 +32,7 @@ from gaitforge.data.store_format import (
 )
 from gaitforge.data.store_open import open_index
 from gaitforge.data.store_reads import FileHandles, read_frames
+from gaitforge.data.store_verify import ReadVerifier, check_array
 from gaitforge.data.store_writer import StoreWriter
 
 __all__ = [
@@ -99,13 +100,17 @@ class SequenceStore:
     Args:
         root: Store folder (schema 2, or schema 1 which is read fully into memory).
         verify: Also run every index check and check every array's checksum (reads all data).
+        verify_reads: Check each array's checksum the first time this process reads it (:meth:`frames`,
+            :meth:`read_batch`, :meth:`array`), so corrupted bytes stop training and evaluation with an error
+            naming the file and the sequence (see :mod:`gaitforge.data.store_verify`).
 
     Raises:
         FileNotFoundError: the index or a data file is missing (message names the file and the index field).
-        StoreFormatError: malformed index, wrong schema version, wrong file size, or (``verify``) checksum mismatch.
+        StoreFormatError: malformed index, wrong schema version, wrong file size, or a checksum mismatch
+            (``verify``: at opening; ``verify_reads``: at the first read of the array).
     """
 
-    def __init__(self, root: str | Path, verify: bool = False) -> None:
+    def __init__(self, root: str | Path, verify: bool = False, verify_reads: bool = True) -> None:
         self.root = Path(root)
         self._index, self._legacy_meta = open_index(self.root)
         self.modalities = list(self._index.modalities)
@@ -115,6 +120,7 @@ class SequenceStore:
         self._fast: dict[str, tuple] = {}  # modality → its checked columns (see _columns_of)
         self._extent: dict[str, np.ndarray] = {}  # modality → byte extent of each array (see _extents)
         self._pid = os.getpid()
+        self._reads = ReadVerifier(self._index.count) if verify_reads else None
         if verify:
             self.verify()
 
@@ -314,6 +320,8 @@ class SequenceStore:
         """Read-only memory-mapped view of one modality of sequence ``i`` (shape as stored, no copy); a compressed
         array (``codec`` not ``raw``) is decoded into a new read-only array."""
         fname, offset, length, lay = self._locate(i, modality)
+        if self._reads is not None:
+            self._reads.ensure([self._row(i)], modality, self._check_array)
         if lay.codec != RAW:
             arr = decode_all(self._handles, fname, offset, lay, length)
             arr.flags.writeable = False
@@ -334,6 +342,8 @@ class SequenceStore:
         per run of consecutive frames; no memory map), so the reading process's memory stays flat.
         """
         fname, offset, lay, idx, lo, hi, length = self._plan(i, modality, idx)
+        if self._reads is not None:
+            self._reads.ensure([self._row(i)], modality, self._check_array)
         extent = None if lay.codec == RAW else int(self._extents(modality)[self._row(i)])
         return read_frames(self._handles, fname, offset, lay, idx, lo=lo, hi=hi, length=length, extent=extent)
 
@@ -412,6 +422,8 @@ class SequenceStore:
                 f"read_batch: {len(indices)} indices and {len(idx)} frame index arrays; expected B > 0 of each"
             )
         rows, file, offset, length, codes, layouts = self._batch_plan(indices, modality)
+        if self._reads is not None:
+            self._reads.ensure(rows, modality, self._check_array)
         counts = [len(k) for k in idx] if not isinstance(idx, np.ndarray) else [idx.shape[-1]] * len(idx)
         lay = layouts[int(codes[0])]
         for b, code in enumerate(codes.tolist()):
@@ -450,6 +462,24 @@ class SequenceStore:
         read_rows(self._handles, self._index.file_names, file, offset, length, lays, ext, frames_idx, out, prefetch)
         return out
 
+    def _check_array(self, i: int, modality: str) -> None:
+        """Hash the array of ``modality`` of row ``i`` against its index digest (raises StoreFormatError)."""
+        fname, offset, length, lay = self._locate(i, modality)
+        ix = self._index
+        check_array(
+            self._handles,
+            self.root,
+            fname,
+            offset,
+            length,
+            lay,
+            ix.column(f"{modality}.checksum")[i].tobytes(),
+            f"{modality}.checksum",
+            i,
+            ix.key(i),
+            ix.path if ix.manifest.columns else self.root / INDEX_NAME,
+        )
+
     def verify(self) -> None:
         """Run every index check and check every array's checksum and every metadata entry against the index.
 
@@ -459,19 +489,8 @@ class SequenceStore:
         ix = self._index
         ix.check()
         for m in ix.modalities:
-            sums = ix.column(f"{m}.checksum")
             for i in np.flatnonzero(ix.group(m)[2] >= 0).tolist():
-                fname, offset, length, lay = self._locate(i, m)
-                nbytes = length * lay.frame_nbytes
-                if lay.codec != RAW:
-                    nbytes = coded_nbytes(self._handles, fname, offset, length)
-                got = self._handles.checksum(fname, nbytes, offset)
-                if got != digest_text(sums[i].tobytes()):
-                    raise StoreFormatError(
-                        f"{self.root / fname}: bytes {offset}..{offset + nbytes} do not match field "
-                        f"'{m}.checksum' row {i} of {ix.path if ix.manifest.columns else self.root / INDEX_NAME} "
-                        f"(sequence {ix.key(i)!r}: expected {digest_text(sums[i].tobytes())}, found {got})"
-                    )
+                self._check_array(i, m)
         for i in range(len(self)):
             self._meta(i)
         logger.info("store %s: %d sequences verified", self.root, len(self))

@@ -78,7 +78,7 @@ def resolve_store(cfg: Config, workdir: Path | None = None, progress: bool = Tru
 def open_store(cfg: Config, workdir: Path | None = None, progress: bool = True) -> tuple[SequenceStore, Partition]:
     """Open the configured store and its partition (``data.partition`` or the store's own ``partition.json``)."""
     root = resolve_store(cfg, workdir, progress)
-    store = SequenceStore(root)
+    store = SequenceStore(root, verify_reads=cfg.data.verify_reads)
     part_path = Path(cfg.data.partition) if cfg.data.partition else root / PARTITION_NAME
     return store, load_partition(part_path)
 

@@ -224,7 +224,7 @@ def evaluate_checkpoint(
     with distributed("auto", "auto", cfg.train.dist_timeout_s) as ctx:
         model = model.to(ctx.device)
         if store is not None:
-            st = SequenceStore(store)
+            st = SequenceStore(store, verify_reads=cfg.data.verify_reads)
             part = load_partition(partition or Path(store) / "partition.json")
         else:
             workdir = ckpt.parent.parent.parent
