@@ -100,3 +100,18 @@ def test_names_stored_before_the_rule_stay_listed_and_removable(
     with Gallery.open(tmp_path / "g") as g:
         assert sorted(s.subject for s in g.subjects()) == ["a\nb", "ok"]
         assert g.remove("a\nb") == 1
+
+
+def test_look_alikes_are_seen_across_handles_and_after_removal(tmp_path: Path) -> None:
+    x = np.ones((1, DIM), np.float32)
+    Gallery.create(tmp_path / "g", DIM).close()
+    with Gallery.open(tmp_path / "g") as first, Gallery.open(tmp_path / "g") as second:
+        second.enroll("bob", x)  # the second handle knows the names as of now
+        first.enroll("ace", x)  # written through another handle (as another process would)
+        with pytest.raises(SubjectNameError, match="reads like the enrolled 'ace'"):
+            second.enroll("асе", x)
+        first.remove("ace")
+        assert second.enroll("асе", x)  # no longer a look-alike of anyone enrolled
+        with pytest.raises(SubjectNameError, match="reads like the enrolled 'асе'"):
+            first.enroll_many(["carol", "ACE"], np.ones((2, DIM), np.float32))
+        assert sorted(s.subject for s in second.subjects()) == ["bob", "асе"]

@@ -194,6 +194,10 @@ class Catalog:
     def count_subjects(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM subjects").fetchone()[0])
 
+    def subject_names(self) -> list[str]:
+        """Every enrolled subject name (no counts: cheap on large galleries)."""
+        return [str(r[0]) for r in self.conn.execute("SELECT name FROM subjects")]
+
     def subjects(self) -> list[SubjectInfo]:
         rows = self.conn.execute(
             "SELECT s.name, COUNT(q.id), s.created FROM subjects s LEFT JOIN sequences q ON q.subject = s.name "

@@ -138,6 +138,9 @@ class Gallery(GalleryReports):
         self._closed = False
         #: Save the index automatically as changes accumulate (set False during a bulk load; close() still saves).
         self.autosave = True
+        #: ``(generation, stored names, confusable skeleton → name)`` of the committed subjects, so that a bulk
+        #: enrolment does not re-read every name per transaction; rebuilt whenever another write came between.
+        self._names: tuple[int, set[str], dict[str, str]] | None = None
         self._live = LiveIndex(path, catalog, self.dim, self.metric)
         self._live.load(self.index_kind, self.index_options, self._epoch())
 
@@ -320,21 +323,31 @@ class Gallery(GalleryReports):
             return normal
         raise KeyError(f"subject {subject!r} is not enrolled in the gallery {self.path}")
 
-    def _check_lookalikes(self, names: Sequence[str]) -> None:
-        """Refuse a new name that reads like an enrolled one (case, or Cyrillic / Greek look-alike letters)."""
-        new = [n for n in dict.fromkeys(names) if not self._catalog.has_subject(n)]
-        if not new:
-            return
-        known: dict[str, str] = {}
-        for info in self._catalog.subjects():
-            known.setdefault(confusable_skeleton(info.subject), info.subject)
-        for name in new:
-            other = known.setdefault(confusable_skeleton(name), name)
+    def _check_lookalikes(self, names: Sequence[str], gen: int) -> dict[str, str]:
+        """Refuse a new name that reads like an enrolled one (case, or Cyrillic / Greek look-alike letters).
+
+        Called inside the write transaction of generation ``gen``; returns the new names by skeleton, to be added
+        to the cache once the transaction has committed.
+        """
+        if self._names is None or self._names[0] != gen - 1:
+            stored = self._catalog.subject_names()
+            skeletons: dict[str, str] = {}
+            for name in stored:
+                skeletons.setdefault(confusable_skeleton(name), name)
+            self._names = (gen - 1, set(stored), skeletons)
+        _, exact, skeletons = self._names
+        added: dict[str, str] = {}
+        for name in dict.fromkeys(names):
+            if name in exact:
+                continue
+            skeleton = confusable_skeleton(name)
+            other = skeletons.get(skeleton) or added.setdefault(skeleton, name)
             if other != name:
                 raise SubjectNameError(
                     f"subject {name!r} reads like the enrolled {other!r} (same letters up to case or look-alike "
                     f"Cyrillic / Greek letters); enroll under {other!r} or a name that reads differently"
                 )
+        return added
 
     def sequences(self, subject: str) -> list[dict[str, Any]]:
         """A subject's sequences: ``{"sequence_id", "created", "provenance"}``; KeyError when not enrolled."""
@@ -520,12 +533,23 @@ class Gallery(GalleryReports):
         return self._insert(names, x, _provenance(provenance, len(x)))
 
     def _insert(self, names: list[str], x: np.ndarray, prov: list[str]) -> list[int]:
+        committed: list[tuple[int, dict[str, str]]] = []
+
         def op(gen: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
-            self._check_lookalikes(names)
+            added = self._check_lookalikes(names, gen)
             ids = self._catalog.insert(gen, names, x, prov)
+            committed.append((gen, added))
             return ids, x, np.empty(0, np.int64), [int(i) for i in ids]
 
-        return self._write(op)
+        with self._mutex:
+            result = self._write(op)
+            gen, added = committed[-1]
+            if self._names is not None and self._names[0] == gen - 1:  # no other write came between
+                _, exact, skeletons = self._names
+                exact.update(added.values())
+                skeletons.update(added)
+                self._names = (gen, exact, skeletons)
+        return result
 
     def remove(self, subject: str) -> int:
         """Remove a subject and its sequences; returns how many sequences went. KeyError when not enrolled."""
