@@ -41,3 +41,21 @@ def test_walkers_in_a_real_street(shared_dir: Path) -> None:
     summary = result.summary()
     assert {d["reason"] for d in summary["dropped"]} <= REASONS
     assert summary["tracks_kept"] == len(kept) and summary["tracks_confirmed"] == len(result.tracks)
+
+
+@pytest.mark.skipif(
+    not __import__("gaitforge.preprocess.video.blazepose", fromlist=["x"]).blazepose_available(),
+    reason="BlazePose models / ai-edge-litert not installed",
+)
+def test_the_detector_front_end_finds_whole_walkers_in_a_real_street(shared_dir: Path) -> None:
+    video = shared_dir / "data" / "vtest.avi"
+    if not video.exists():
+        pytest.skip(f"{video} is absent")
+    result = extract_tracks(video, start_s=10.0, end_s=16.0, frontend="detector", min_frames=15)
+    assert result.components["frontend"] == "detector" and result.components["background"] == "none"
+    kept = result.kept()
+    assert len(kept) >= 3
+    for seq in result.sequences():
+        validate_sequence(seq)
+        sil = seq.modalities["sil"] > 0
+        assert sil.any(2).sum(1).mean() > 50  # whole bodies: most of the 64 rows filled
