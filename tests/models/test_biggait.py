@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from gaitforge.data.batch import Batch
-from gaitforge.models.biggait import BigGait, padding_resize
+from gaitforge.models.biggait import BigGait, crop_columns, padding_resize
 
 SMALL = dict(
     dinov2=dict(embed_dim=32, depth=4, num_heads=2, img_size=56),
@@ -64,3 +64,10 @@ def test_frames_that_are_not_two_by_one_are_pad_resized_from_their_ratio() -> No
     assert out.embeddings.shape == (1, 16, 4)
     with pytest.raises(ValueError, match=r"inputs\['ratio'\]: expected \[B, T\] = \[1, 2\]"):
         model(Batch(inputs={"rgb": rgb, "ratio": torch.ones(2)}, labels=torch.zeros(1).long()))
+
+
+@pytest.mark.parametrize("ratio", [0.2, 0.37, 0.5, 0.51, 0.9])
+def test_crop_columns_equal_the_padded_ones_mask(ratio: float) -> None:
+    ratios = torch.tensor([ratio, 0.3])
+    expected = padding_resize(torch.ones(2, 1, 16, 8), ratios, 16, 8).reshape(-1) != 0
+    assert torch.equal(crop_columns(ratios, 16, 8), expected)

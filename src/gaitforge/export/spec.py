@@ -133,6 +133,14 @@ EXPORT_LIMITS: dict[str, ModelExportLimits] = {
             "frame count; the export repeats them with tensor ops instead (exactly the same frames)"
         ),
     ),
+    "gaitedge": ModelExportLimits(
+        tile_short_sequences=3,
+        reason=(
+            "GaitEdge runs GaitGL._trunk (models/gaitgl.py) on its aligned crops, which repeats sequences of 1 or 2 "
+            "frames in a Python branch on the frame count; the export repeats the inputs with tensor ops instead "
+            "(the U-Net and GaitAlign work per frame, so this gives the same crops)"
+        ),
+    ),
     "gaitheat_released": ModelExportLimits(
         dynamic_batch=False,
         dynamic_frames=False,

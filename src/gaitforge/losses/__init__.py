@@ -7,6 +7,7 @@ from gaitforge.losses.cross_entropy import CrossEntropyLoss
 from gaitforge.losses.triplet import TripletLoss, part_euclidean_distances
 
 LOSSES.register("supcon", "gaitforge.losses.supcon:SupConLoss")
+LOSSES.register("bce", "gaitforge.losses.bce:SegmentationBCELoss")
 
 __all__ = [
     "LOSSES",

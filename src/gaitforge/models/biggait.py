@@ -33,9 +33,21 @@ from gaitforge.models.dinov2 import DINOV2_SIZES, DinoVisionTransformer, load_di
 from gaitforge.models.fusion_gaitbase import FusionGaitBase
 from gaitforge.models.morphology import dilate, erode
 
-__all__ = ["InfoDistillation", "padding_resize", "BigGait"]
+__all__ = ["InfoDistillation", "padding_resize", "crop_columns", "BigGait"]
 
 logger = logging.getLogger(__name__)
+
+
+class _BatchNorm1d(nn.BatchNorm1d):
+    """``nn.BatchNorm1d``; in an eval-mode ONNX export it is written out as ``(x − mean) / √(var + eps)`` (the
+    exporter cannot infer the channel count of the branch rows, whose number depends on the data)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``[N, C]`` → ``[N, C]``."""
+        if torch.onnx.is_in_onnx_export() and not self.training and self.running_mean is not None:
+            y = (x - self.running_mean) / torch.sqrt(self.running_var + self.eps)
+            return y * self.weight + self.bias if self.affine else y
+        return super().forward(x)
 
 
 class InfoDistillation(nn.Module):
@@ -56,17 +68,17 @@ class InfoDistillation(nn.Module):
     ) -> None:
         super().__init__()
         self.dropout = nn.Dropout(p=p)
-        self.bn_s = nn.BatchNorm1d(source_dim, affine=False)
-        self.bn_t = nn.BatchNorm1d(target_dim, affine=False)
+        self.bn_s = _BatchNorm1d(source_dim, affine=False)
+        self.bn_t = _BatchNorm1d(target_dim, affine=False)
         half = source_dim // 2
         if relu:
             self.down_sampling: nn.Module = nn.Sequential(
-                nn.Linear(source_dim, half), nn.BatchNorm1d(half, affine=False), nn.GELU(), nn.Linear(half, target_dim)
+                nn.Linear(source_dim, half), _BatchNorm1d(half, affine=False), nn.GELU(), nn.Linear(half, target_dim)
             )
             if up:
                 self.up_sampling: nn.Module = nn.Sequential(
                     nn.Linear(target_dim, half),
-                    nn.BatchNorm1d(half, affine=False),
+                    _BatchNorm1d(half, affine=False),
                     nn.GELU(),
                     nn.Linear(half, source_dim),
                 )
@@ -117,11 +129,37 @@ def padding_resize(x: torch.Tensor, ratios: torch.Tensor, height: int, width: in
     return torch.cat(out, dim=0)
 
 
-def _scatter_rows(keep: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
-    """Rows ``values`` placed where ``keep`` ``[R]`` is true, zeros elsewhere: ``[R, C]``."""
-    out = values.new_zeros(keep.shape[0], values.shape[1])
-    out[keep] = values
-    return out
+def crop_columns(ratios: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Where :func:`padding_resize` puts image content in a ``height × width`` frame: ``[N·height·width]`` bool.
+
+    Args:
+        ratios: ``N`` width / height ratios.
+        height: Frame height.
+        width: Frame width.
+    """
+    need = (height * ratios.reshape(-1)).int()  # [N]
+    left = torch.div(width - need, 2, rounding_mode="floor")
+    col = torch.arange(width, device=ratios.device)
+    inside = (col >= left[:, None]) & (col < (left + need)[:, None]) | (need[:, None] >= width)  # [N, width]
+    return inside[:, None, :].expand(-1, height, -1).reshape(-1)
+
+
+def _branch(
+    branch: InfoDistillation, rows: torch.Tensor, keep: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``branch`` on the rows where ``keep`` ``[R]`` is true, zeros elsewhere: ``[R, C]``.
+
+    In training only the kept rows go through (BatchNorm batch statistics over them, as the peer's); in eval every
+    row does and the others are zeroed (per-row BatchNorm: the same values, and a graph without data-dependent
+    shapes for export).
+    """
+    if branch.training:
+        values, aux = branch(rows[keep])
+        out = values.new_zeros(keep.shape[0], values.shape[1])
+        out[keep] = values
+        return out, aux
+    values, aux = branch(rows)
+    return torch.where(keep[:, None], values, torch.zeros((), dtype=values.dtype, device=values.device)), aux
 
 
 class BigGait(GaitModel):
@@ -232,17 +270,21 @@ class BigGait(GaitModel):
         """DINOv2 patch features at branch resolution: last ``[N·h·w, D]`` and mid-4 ``[N·h·w, 4D]``."""
         h, w = frames.shape[-2:]
         if h != 2 * w:
+            if torch.jit.is_tracing() or torch.onnx.is_in_onnx_export():
+                raise ValueError(
+                    f"BigGait export: frames must be pad-resized to 2:1 (the peer's RGB pretreatment), got {h}x{w}; "
+                    "the per-frame pad-resize depends on each frame's ratio and cannot be traced"
+                )
             frames = padding_resize(frames, ratios, *self.input_size)
         frames = F.interpolate(frames, (2 * self.image_size, self.image_size), mode="bilinear", align_corners=False)
         feats = self.backbone.forward_features(frames)
         hp, wp = 2 * self.image_size // self.backbone.patch_size, self.image_size // self.backbone.patch_size
         size = (2 * self.sils_size, self.sils_size)
         out = []
-        for key in ("x_norm_patchtokens", "x_norm_patchtokens_mid4"):
-            tokens = feats[key]
-            grid = tokens.reshape(tokens.shape[0], hp, wp, -1).permute(0, 3, 1, 2)
+        for key, width in (("x_norm_patchtokens", self.f4_dim), ("x_norm_patchtokens_mid4", self.fc_dim)):
+            grid = feats[key].reshape(-1, hp, wp, width).permute(0, 3, 1, 2)
             grid = F.interpolate(grid, size, mode="bilinear", align_corners=False)  # [N, D, 2S, S]
-            out.append(grid.permute(0, 2, 3, 1).reshape(-1, grid.shape[1]))
+            out.append(grid.permute(0, 2, 3, 1).reshape(-1, width))  # static widths: exportable BatchNorm
         return out[0], out[1]
 
     def _body(self, mask: torch.Tensor) -> torch.Tensor:
@@ -287,8 +329,9 @@ class BigGait(GaitModel):
         if rgb.dim() != 5 or rgb.shape[2] != 3:
             raise ValueError(f"inputs['rgb']: expected [B, T, 3, H, W] normalised frames, got {list(rgb.shape)}")
         n, s = rgb.shape[:2]
-        if tuple(ratio.shape) != (n, s):
-            raise ValueError(f"inputs['ratio']: expected [B, T] = {[n, s]}, got {list(ratio.shape)}")
+        if tuple(ratio.shape) not in ((n, s), (n, s, 1)):
+            raise ValueError(f"inputs['ratio']: expected [B, T] = {[n, s]} (or [B, T, 1]), got {list(ratio.shape)}")
+        ratio = ratio.reshape(n, s)
         frames = rgb.reshape(n * s, *rgb.shape[2:])
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_backbone):
             last1, last4 = self._features(frames, ratio)
@@ -296,9 +339,8 @@ class BigGait(GaitModel):
         ns, hw = n * s, size[0] * size[1]
 
         # foreground: mask branch on the crop's columns, hard decision, closing
-        inside = padding_resize(frames.new_ones(ns, 1, *size), ratio, *size).reshape(-1) != 0
-        fore, shape_mse = self.Mask_Branch(last1[inside])
-        fore = _scatter_rows(inside, fore)  # [ns·hw, mask_dim]
+        inside = crop_columns(ratio, *size)  # the peer: padding_resize of a ones mask, != 0
+        fore, shape_mse = _branch(self.Mask_Branch, last1, inside)  # [ns·hw, mask_dim]
         extras: dict[str, torch.Tensor] = {}
         if self.training:
             extras["shape_connect"] = 0.02 * self._connectivity(fore.reshape(ns, *size, -1).permute(0, 3, 1, 2))
@@ -308,10 +350,8 @@ class BigGait(GaitModel):
         keep = body != 0
 
         # denoising (softmax parts) and appearance on the foreground
-        den, _ = self.Denoising_Branch(last4[keep])
-        den = _scatter_rows(keep, den)  # [ns·hw, denoising_dim]
-        app, _ = self.Appearance_Branch(last4[keep])
-        app = _scatter_rows(keep, app)
+        den, _ = _branch(self.Denoising_Branch, last4, keep)  # [ns·hw, denoising_dim]
+        app, _ = _branch(self.Appearance_Branch, last4, keep)
         if self.training:
             parts = den.reshape(ns, hw, -1)
             extras["part_connect"] = 0.01 * self._connectivity(

@@ -71,8 +71,9 @@ def local_matching_flow(feature0: torch.Tensor, feature1: torch.Tensor, radius: 
     centre = torch.tensor([(w - 1) / 2.0, (h - 1) / 2.0], device=dev, dtype=dtype)
     grid = (sample - centre) / centre  # [h·w, K, 2] in [-1, 1]
     flows = []
-    for start in range(0, n * s, chunk):
-        a, b = f0[start : start + chunk], f1[start : start + chunk]
+    exporting = torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
+    pairs = [(f0, f1)] if exporting else list(zip(f0.split(chunk), f1.split(chunk), strict=True))
+    for a, b in pairs:  # one pass when traced: the frame count must stay symbolic
         m = a.shape[0]
         picked = F.grid_sample(b, grid.expand(m, -1, -1, -1), padding_mode="zeros", align_corners=True)
         picked = picked.permute(0, 2, 1, 3)  # [m, h·w, C, K]

@@ -206,7 +206,8 @@ class DinoVisionTransformer(nn.Module):
         The stored square grid is resized bicubically by the scale factors ``(h/p + 0.1) / g`` and
         ``(w/p + 0.1) / g`` (the released code's offset against rounding down).
         """
-        n_patches = tokens.shape[1] - 1
+        height, width = int(height), int(width)  # constants when traced: the image size is fixed in an export
+        n_patches = int(tokens.shape[1]) - 1
         n_table = self.pos_embed.shape[1] - 1
         if n_patches == n_table and height == width:
             return self.pos_embed
@@ -245,7 +246,7 @@ class DinoVisionTransformer(nn.Module):
             if i in self.mid_blocks:
                 mids.append(tokens)
         mid4 = torch.cat(mids, dim=-1)
-        mid4 = F.layer_norm(mid4, (mid4.shape[-1],), eps=1e-6)
+        mid4 = F.layer_norm(mid4, (4 * self.embed_dim,), eps=1e-6)
         normed = self.norm(tokens)
         return {
             "x_norm_clstoken": normed[:, 0],

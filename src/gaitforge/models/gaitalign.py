@@ -11,6 +11,7 @@ sampling grid (``sampling_ratio <= 0``) and the corner rules of the reference ke
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 
 import torch
@@ -49,6 +50,7 @@ def roi_align(
     output_size: Sequence[int],
     spatial_scale: float = 1.0,
     sampling_ratio: int = -1,
+    max_grid: Sequence[int] | None = None,
 ) -> torch.Tensor:
     """RoI Align (non-aligned variant: box corners are not shifted by half a pixel).
 
@@ -62,6 +64,9 @@ def roi_align(
         output_size: ``(PH, PW)``.
         spatial_scale: Factor from box coordinates to map pixels.
         sampling_ratio: Samples per bin and axis; ``<= 0`` chooses them adaptively.
+        max_grid: Upper bounds ``(gh, gw)`` of the adaptive grid known in advance (e.g. from the map size); the
+            sample tensor then has a fixed size, so that a traced / exported graph holds for any boxes. ``None``:
+            the largest grid of these boxes.
 
     Returns:
         ``[K, C, PH, PW]``.
@@ -85,7 +90,10 @@ def roi_align(
         grid_w = torch.full_like(roi_w, float(sampling_ratio))
     else:
         grid_h, grid_w = torch.ceil(roi_h / ph), torch.ceil(roi_w / pw)
-    gh, gw = max(int(grid_h.max()), 1) if k else 1, max(int(grid_w.max()), 1) if k else 1
+    if max_grid is not None:
+        gh, gw = (max(int(v), 1) for v in max_grid)
+    else:
+        gh, gw = max(int(grid_h.max()), 1) if k else 1, max(int(grid_w.max()), 1) if k else 1
     iy = torch.arange(gh, device=features.device, dtype=dtype)
     ix = torch.arange(gw, device=features.device, dtype=dtype)
     py = torch.arange(ph, device=features.device, dtype=dtype)
@@ -169,4 +177,6 @@ class GaitAlign(nn.Module):
         right = torch.clamp(centre + box_w / 2 + pad, min=0.0, max=w + 2 * side)
         index = torch.arange(n, device=feature_map.device, dtype=feature_map.dtype).view(-1, 1)
         rois = torch.cat([index, left, top, right, bottom], dim=-1)  # [N, 5]
-        return roi_align(padded, rois, (self.height, self.width), 1.0, -1)
+        # boxes lie inside the padded map, so the adaptive grid is at most ceil(map side / output side)
+        bound = (math.ceil(h / self.height), math.ceil((w + 2 * side) / self.width))
+        return roi_align(padded, rois, (self.height, self.width), 1.0, -1, max_grid=bound)

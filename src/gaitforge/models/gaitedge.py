@@ -149,7 +149,8 @@ class GaitEdge(GaitGL):
 
     Inputs: ``rgb`` ``[B, T, 3, H, W]`` normalised frames (ImageNet mean/std on 0..255 values, the peer's
     ``BaseRgbTransform``); ``sil`` ``[B, T, H, W]`` {0,1} silhouettes of the same frames; ``ratio`` ``[B, T]``
-    width / height of each frame's original bounding box. ``H`` and ``W`` divisible by 8 (peer: 64 × 64).
+    (or ``[B, T, 1]``) width / height of each frame's original bounding box. ``H`` and ``W`` divisible by 8
+    (peer: 64 × 64).
 
     Outputs: GaitGL's (``embeddings`` ``[B, C, 64]``, ``logits``, extras ``pre_bn_embeddings``) plus extras
     ``seg_probs`` (the U-Net's sigmoid output) and ``seg_target`` (the silhouettes), both ``[B, T, H, W]``,
@@ -212,9 +213,11 @@ class GaitEdge(GaitGL):
                 f"inputs['sil']: expected [B, T, H, W] = {[n, s, h, w]} to match inputs['rgb'] {list(rgb.shape)}, "
                 f"got {list(sil.shape)}"
             )
-        if tuple(ratio.shape) != (n, s):
-            raise ValueError(f"inputs['ratio']: expected [B, T] = {[n, s]}, got {list(ratio.shape)}")
-        return rgb.float(), sil.float(), ratio.float()
+        if tuple(ratio.shape) not in ((n, s), (n, s, 1)):
+            raise ValueError(
+                f"inputs['ratio']: expected [B, T] = {[n, s]} (or [B, T, 1]), got {list(ratio.shape)}"
+            )
+        return rgb.float(), sil.float(), ratio.float().reshape(n, s)
 
     def forward(self, batch: Batch) -> ModelOutput:
         """See the class docstring. Packed input (``[1, ΣT, ...]`` with ``seq_lens``) runs GaitGL per sequence."""
