@@ -266,3 +266,12 @@ def test_a_converted_run_serves(tmp_path: Path) -> None:
         info = client.get(f"{API_PREFIX}/info").json()
     assert info["model"]["name"] == "gaitbase" and info["model"]["checkpoint"] == "ckpt-0000007.pt"
     assert info["dim"] == 8 * 4  # embed_dim × parts
+
+
+def test_fastposegait_gaitheat_fixture_config_has_the_released_layout(fixtures_dir: Path) -> None:
+    from gaitforge.interop.peer_checkpoint import _model_spec
+
+    meta = json.loads((fixtures_dir / "models" / "GaitHeat.json").read_text())
+    model = _model_spec(meta["model_cfg"], "fastposegait").build()
+    assert [[k, list(v.shape)] for k, v in model.state_dict().items()] == [[k, s] for k, s, _ in meta["state_dict"]]
+    assert sum(p.numel() for p in model.parameters()) == meta["param_count"]
