@@ -9,6 +9,7 @@ import pytest
 
 from gaitforge.data.validation import validate_sequence
 from gaitforge.preprocess.video import extract_tracks
+from gaitforge.preprocess.video.blazepose import blazepose_available
 
 REASONS = {
     "too_few_frames",
@@ -43,10 +44,7 @@ def test_walkers_in_a_real_street(shared_dir: Path) -> None:
     assert summary["tracks_kept"] == len(kept) and summary["tracks_confirmed"] == len(result.tracks)
 
 
-@pytest.mark.skipif(
-    not __import__("gaitforge.preprocess.video.blazepose", fromlist=["x"]).blazepose_available(),
-    reason="BlazePose models / ai-edge-litert not installed",
-)
+@pytest.mark.skipif(not blazepose_available(), reason="BlazePose models / ai-edge-litert not installed")
 def test_the_detector_front_end_finds_whole_walkers_in_a_real_street(shared_dir: Path) -> None:
     video = shared_dir / "data" / "vtest.avi"
     if not video.exists():
