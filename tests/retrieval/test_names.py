@@ -115,3 +115,15 @@ def test_look_alikes_are_seen_across_handles_and_after_removal(tmp_path: Path) -
         with pytest.raises(SubjectNameError, match="reads like the enrolled 'асе'"):
             first.enroll_many(["carol", "ACE"], np.ones((2, DIM), np.float32))
         assert sorted(s.subject for s in second.subjects()) == ["bob", "асе"]
+
+
+def test_the_ascii_fast_path_agrees_with_the_character_rule() -> None:
+    import itertools
+
+    from gaitforge.retrieval.names import _character_problem
+
+    alphabet = "aZ09_.- /\\\n\x00:"
+    for n in range(1, 4):
+        for chars in itertools.product(alphabet, repeat=n):
+            name = "".join(chars)
+            assert (name_problem(name) is None) == (_character_problem(name) is None), repr(name)

@@ -21,6 +21,7 @@ the Cyrillic and Greek letters that render like Latin ones in common fonts.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from gaitforge.io.silhouettes import InputLimits, InputRefused
@@ -40,6 +41,8 @@ _LOOKALIKES = str.maketrans(
     }
 )  # fmt: skip
 _LOOKALIKE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
+#: What the rule accepts among ASCII names (the common case, checked without per-character Unicode look-ups).
+_ASCII_NAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_. -]*[A-Za-z0-9_.-])?")
 _PUNCTUATION = frozenset("_.- ")
 
 
@@ -64,6 +67,13 @@ def name_problem(name: str, max_length: int = InputLimits.max_subject_length) ->
         return "is empty; expected a name"
     if len(name) > max_length:
         return f"has {len(name)} characters; the limit is {max_length} (max_subject_length)"
+    if name.isascii() and _ASCII_NAME.fullmatch(name) and ".." not in name:
+        return None  # the same verdict as _character_problem, faster
+    return _character_problem(name)
+
+
+def _character_problem(name: str) -> str | None:
+    """:func:`name_problem` character by character (any script)."""
     for i, char in enumerate(name):
         category = unicodedata.category(char)
         if char in _PUNCTUATION:
@@ -106,7 +116,7 @@ def check_subject_name(name: object, where: str = "subject", max_length: int | N
     limit = InputLimits.max_subject_length if max_length is None else max_length
     if not isinstance(name, str):
         raise SubjectNameError(f"{where}: subject name is {type(name).__name__}; expected a text name")
-    normal = unicodedata.normalize("NFKC", name)
+    normal = name if name.isascii() else unicodedata.normalize("NFKC", name)  # NFKC keeps ASCII as it is
     problem = name_problem(normal, limit)
     if problem is not None:
         raise SubjectNameError(f"{where}: subject name {name!r} {problem}", limit if "characters;" in problem else None)
