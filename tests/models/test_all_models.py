@@ -53,6 +53,11 @@ SMALL: dict[str, tuple[dict, tuple[int, ...]]] = {
     "multigaitpp": (dict(width=1, num_classes=7, bins=(8,)), (5, 32, 22)),
     "gaitssb_pretrain": (dict(channels=(8, 16, 16, 32), bins=(8, 4, 2, 1)), (32, 22)),
     "gaitssb_finetune": (dict(channels=(8, 16, 16, 32), bins=(8, 4, 2, 1)), (32, 22)),
+    "foundationgait": (
+        dict(layers=(1, 1, 1, 1), channels=(8, 16, 16, 32), bins=(8, 4, 2, 1), embed_dim=16, num_classes=7,
+             crop_list=(2, 1)),
+        (32, 22),
+    ),
     "lidargait_pp": (
         dict(channel=2, out_channels=16, embed_dim=16, npoints=(32, 16, 8), nsample=8, num_classes=7),
         (64, 4),

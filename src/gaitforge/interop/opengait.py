@@ -454,6 +454,10 @@ _PEER_MODELS: dict[str, _PeerModel] = {
     "GaitSSB_Finetune": _PeerModel(
         _modal_builder("build_gaitssb_finetune"), "GaitSSB fine-tuning: encoder, projector, normalised part-wise FC"
     ),
+    "FoundationGait_Scaling_Finetune": _PeerModel(
+        _modal_builder("build_foundationgait_finetune"),
+        "FoundationGait fine-tuning: self-supervised DeepGaitV2 encoder, projector, FCs, BNNeck",
+    ),
     "ScoNet": _PeerModel(_build_sconet, "ScoNet: GaitBase with a 3-class scoliosis screening head (labels from typs)"),
 }
 
@@ -539,6 +543,9 @@ def run_opengait_style(
         if path.endswith("/labels") and field not in out.extras:
             continue  # labels from metadata the batch did not carry: fall back to labs below
         result[path] = out.get(field)
+    extra = getattr(model, "opengait_extra_outputs", None)
+    if extra is not None:  # e.g. FoundationGait's per-part slices of the embedding
+        result.update(extra(out))
     if "training_feat/triplet/embeddings" in result:  # GaitSSB pre-training has no triplet output
         result["training_feat/triplet/labels"] = labels
     if "training_feat/softmax/logits" in result:

@@ -14,7 +14,13 @@ from typing import Any
 
 from gaitforge.interop.opengait import PeerModelSpec, _bnnecks, _expect, _ints, _section, _separate_fcs
 
-__all__ = ["build_parsinggait", "build_multigaitpp", "build_gaitssb_pretrain", "build_gaitssb_finetune"]
+__all__ = [
+    "build_parsinggait",
+    "build_multigaitpp",
+    "build_gaitssb_pretrain",
+    "build_gaitssb_finetune",
+    "build_foundationgait_finetune",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -114,3 +120,42 @@ def build_gaitssb_finetune(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
         raise ValueError(f"model_cfg.backbone_lr: expected 4 learning rates (layer1..layer4), got {lrs!r}")
     frozen = ["stem"] + [f"layer{i + 1}" for i, lr in enumerate(lrs) if lr == 0]
     return PeerModelSpec("gaitssb_finetune", dict(_gaitssb_encoder(cfg), frozen=frozen))
+
+
+def build_foundationgait_finetune(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
+    """``FoundationGait_Scaling_Finetune`` → :class:`gaitforge.models.foundationgait.FoundationGait`.
+
+    ``backbone_lr`` (one rate per ``layer0`` … ``layer4``): stages with rate 0 are frozen; the other rates and
+    ``projector_lr`` are optimizer settings. ``parts_num`` must be ``sum(bin_num)``.
+    """
+    keys = {"model", "crop_list", "Backbone", "bin_num", "parts_num", "SeparateFCs", "SeparateBNNecks"}
+    cfg = _section(model_cfg, "model_cfg", keys, {"backbone_lr", "projector_lr", "use_emb2"})
+    bb = _section(cfg["Backbone"], "model_cfg.Backbone", {"mode", "in_channels", "layers", "channels"}, set())
+    if bb["mode"] not in ("2d", "p3d", "3d"):
+        raise ValueError(f"model_cfg.Backbone.mode: expected '2d', 'p3d' or '3d', got {bb['mode']!r}")
+    layers = _ints("model_cfg.Backbone.layers", bb["layers"])
+    channels = _ints("model_cfg.Backbone.channels", bb["channels"])
+    if len(layers) != 4 or len(channels) != 4:
+        raise ValueError(f"model_cfg.Backbone: layers and channels need 4 entries, got {layers}, {channels}")
+    bins = _ints("model_cfg.bin_num", cfg["bin_num"])
+    _expect("model_cfg.parts_num", cfg["parts_num"], sum(bins))
+    _expect("model_cfg.use_emb2", cfg.get("use_emb2", False), False)
+    embed = _separate_fcs(cfg["SeparateFCs"], "model_cfg.SeparateFCs", channels[-1], sum(bins))
+    classes = _bnnecks(cfg["SeparateBNNecks"], "model_cfg.SeparateBNNecks", embed, sum(bins))
+    lrs = cfg.get("backbone_lr", [0.0] * 5)
+    if not isinstance(lrs, (list, tuple)) or len(lrs) != 5 or not all(isinstance(v, (int, float)) for v in lrs):
+        raise ValueError(f"model_cfg.backbone_lr: expected 5 learning rates (layer0..layer4), got {lrs!r}")
+    return PeerModelSpec(
+        "foundationgait",
+        dict(
+            num_classes=classes,
+            in_channels=int(bb["in_channels"]),
+            mode=bb["mode"],
+            layers=layers,
+            channels=channels,
+            bins=bins,
+            embed_dim=embed,
+            crop_list=_ints("model_cfg.crop_list", cfg["crop_list"]),
+            frozen=[f"layer{i}" for i, lr in enumerate(lrs) if lr == 0],
+        ),
+    )

@@ -43,6 +43,7 @@ MODELS.register("parsinggait", "gaitforge.models.parsinggait:ParsingGait")
 MODELS.register("multigaitpp", "gaitforge.models.multigaitpp:MultiGaitPP")
 MODELS.register("gaitssb_pretrain", "gaitforge.models.gaitssb:GaitSSBPretrain")
 MODELS.register("gaitssb_finetune", "gaitforge.models.gaitssb:GaitSSBFinetune")
+MODELS.register("foundationgait", "gaitforge.models.foundationgait:FoundationGait")
 
 
 def create_model(name: str, **kwargs: Any) -> GaitModel:

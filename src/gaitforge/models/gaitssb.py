@@ -38,7 +38,7 @@ from gaitforge.models.blocks import (
 )
 from gaitforge.models.resnet import ResNet9
 
-__all__ = ["GaitSSBPretrain", "GaitSSBFinetune", "PartBatchNorm", "VIEW2_SUFFIX"]
+__all__ = ["GaitSSBPretrain", "GaitSSBFinetune", "PartBatchNorm", "projection_mlp", "VIEW2_SUFFIX"]
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,8 @@ class PartBatchNorm(nn.Module):
         return self.bn1d(x.reshape(x.shape[0], -1)).reshape(x.shape)
 
 
-def _mlp(parts: int, channels: int, hidden: int, last_bn: bool) -> nn.Sequential:
+def projection_mlp(parts: int, channels: int, hidden: int, last_bn: bool) -> nn.Sequential:
+    """Part-wise SimSiam head: FC, BatchNorm, ReLU, FC (+ BatchNorm for the projector), over ``[n, C, P]``."""
     layers: list[nn.Module] = [
         SeparateFCs(parts, channels, hidden),
         PartBatchNorm(parts, hidden),
@@ -94,7 +95,7 @@ class _GaitSSBEncoder(GaitModel):
         self.TP = TemporalMaxPool(dim=2)
         self.HPP = HorizontalPyramidPooling(bins)
         c = backbone.out_channels
-        self.projector = _mlp(self.HPP.parts, c, c, last_bn=True)
+        self.projector = projection_mlp(self.HPP.parts, c, c, last_bn=True)
 
     def _frames(self, x: torch.Tensor) -> torch.Tensor:
         """ResNet9 per frame: ``[n, 1, s, H, W]`` → ``[n, c, s, h, w]`` (overridden to freeze stages)."""
@@ -134,7 +135,7 @@ class GaitSSBPretrain(_GaitSSBEncoder):
     ) -> None:
         super().__init__(channels, layers, strides, maxpool, bins, modality)
         c = int(channels[-1])
-        self.predictor = _mlp(self.HPP.parts, c, c, last_bn=False)
+        self.predictor = projection_mlp(self.HPP.parts, c, c, last_bn=False)
         init_peer_parameters(self)
 
     def forward(self, batch: Batch) -> ModelOutput:
