@@ -559,6 +559,8 @@ class Watcher:
                 self._emit("identification_failed", t, track=track_id, reason=error)
                 continue
             self.summary.identifications += 1
+            if tr is not None:  # where the person is now (to check identities against other tracks of the source)
+                out = dict(out, frame=tr.last_index, box=[round(float(v), 1) for v in tr.boxes[-1]])
             previous = None if tr is None else tr.identity
             if tr is not None:
                 tr.identity = out
