@@ -134,6 +134,12 @@ def _round_trip(fixtures_dir: Path, tmp_path: Path, name: str, kind: str) -> Non
     ckpt, config = write_peer_files(meta, tmp_path)
     outcome = convert_peer_checkpoint(ckpt, config, tmp_path / "run")
     assert outcome.tensors == len(meta["state_dict"]) and outcome.iteration == 1000
+    written, converted = (
+        torch.load(ckpt, weights_only=True)["model"],
+        torch.load(outcome.checkpoint, weights_only=True)["model"],
+    )
+    assert list(converted) == [k for k, _, _ in meta["state_dict"]]  # every tensor, as the file holds it
+    assert all(torch.equal(converted[k], v) for k, v in written.items())
     record = json.loads((tmp_path / "run" / "conversion.json").read_text())
     assert record["input_transform"]["peer"] == meta["evaluator_transform"]
     expected = _expected(meta, arrays)

@@ -185,6 +185,9 @@ def test_occupied_output_and_failures_while_writing_leave_nothing(tmp_path: Path
     with pytest.raises(OSError, match="No space left"):
         convert_peer_checkpoint(ckpt, config, tmp_path / "run2")
     _nothing_written(tmp_path, tmp_path / "run2")
+    with pytest.raises(OSError, match="No space left"):  # folders made for --out are removed too
+        convert_peer_checkpoint(ckpt, config, tmp_path / "new" / "deeper" / "run")
+    assert not (tmp_path / "new").exists()
 
 
 def test_a_converted_run_loads_and_records_its_source(tmp_path: Path) -> None:

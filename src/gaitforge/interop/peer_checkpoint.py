@@ -5,7 +5,7 @@ calls :func:`convert_peer_checkpoint`. The run folder is what ``gaitforge train`
 optimiser state, so ``eval``, ``enroll``, ``identify``, ``serve`` and ``export`` accept it::
 
     RUN/config.yaml                     the model, its inputs and the peer's test-time input transform
-    RUN/checkpoints/ckpt-<iter>.pt      gaitforge checkpoint (the peer's weights, re-keyed nowhere: same layout)
+    RUN/checkpoints/ckpt-<iter>.pt      gaitforge checkpoint of the peer's weights (same keys and shapes)
     RUN/conversion.json                 where it came from (file, SHA-256, peer model), the transform recorded
 
 What is read from the peer's config (merged over the peer's ``configs/default.yaml``): ``model_cfg`` (through
@@ -387,7 +387,7 @@ def convert_peer_checkpoint(
             a checkpoint whose keys or shapes do not fit the configured model (the first mismatching key is named
             with both shapes). Nothing is written then.
     """
-    from gaitforge.config import config_from_dict, save_config
+    from gaitforge.config import config_from_dict, config_to_dict, save_config
     from gaitforge.engine.checkpoint import checkpoint_name, save_checkpoint
     from gaitforge.interop.opengait_checkpoint import read_checkpoint
     from gaitforge.models import create_model
@@ -423,7 +423,8 @@ def convert_peer_checkpoint(
             raise ValueError(
                 f"{ckpt_path}: key {key!r} is {value.dtype} in the checkpoint, {own[key].dtype} in the model"
             )
-    model.load_state_dict({k: v.to(own[k].dtype) for k, v in contents.state.items()}, strict=True)
+    weights = {k: contents.state[k].to(own[k].dtype) for k in own}  # the model's key order, the file's values
+    model.load_state_dict(weights, strict=True)  # a last check that the weights load
     iteration = contents.iteration or 0
     record = {
         **record,
@@ -436,6 +437,7 @@ def convert_peer_checkpoint(
         },
         "tensors": len(contents.state),
     }
+    created = next((p for p in reversed(out_dir.absolute().parents) if not p.exists()), None)  # removed on failure
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.", suffix=".tmp"))
     try:
@@ -444,9 +446,9 @@ def convert_peer_checkpoint(
         save_checkpoint(
             ckpt,
             {
-                "model": model.state_dict(),
+                "model": weights,  # as read (GaitGraph's shared adjacency buffers keep each file value)
                 "iteration": iteration,
-                "config": run_cfg_to_dict(cfg),
+                "config": config_to_dict(cfg),
                 "num_classes": int(num_classes or 0),
                 "label_names": [],
                 "converted_from": {k: str(v) for k, v in record["source"].items()},
@@ -458,20 +460,13 @@ def convert_peer_checkpoint(
             out_dir.rmdir()  # empty (checked above)
         os.replace(tmp, out_dir)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(created or tmp, ignore_errors=True)  # folders this call made, and only those
         raise
     final = out_dir / "checkpoints" / ckpt.name
     logger.info("converted %s (%s) into %s", ckpt_path, record["peer_model"], out_dir)
     return ConversionOutcome(
         out_dir, final, record["peer_model"], cfg.model.name, len(contents.state), iteration, record
     )
-
-
-def run_cfg_to_dict(cfg: Any) -> dict[str, Any]:
-    """The resolved config as stored in gaitforge checkpoints."""
-    from gaitforge.config import config_to_dict
-
-    return config_to_dict(cfg)
 
 
 def _peer_save_name(peer_cfg: Any) -> str:
