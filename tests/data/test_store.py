@@ -22,7 +22,7 @@ def _all_modalities(t: int, seed: int = 0) -> dict[str, np.ndarray]:
         "pose": rng.random((t, 17, 3), dtype=np.float32),
         "heatmap": rng.random((t, 17, 16, 12)).astype(np.float16),
         "skeleton_map": rng.integers(0, 256, (t, 2, 64, 64), dtype=np.uint8),
-        "rgb": rng.integers(0, 256, (t, 32, 24, 3), dtype=np.uint8),
+        "rgb": rng.integers(0, 256, (t, 64, 64, 3), dtype=np.uint8),  # aligned with the silhouettes
         "depth": rng.integers(0, 60000, (t, 32, 24), dtype=np.uint16),
         "joints3d": rng.random((t, 24, 3), dtype=np.float32),
         "custom_feature": rng.random((t, 5)),  # unknown modality: free dtype

@@ -10,7 +10,8 @@ __all__ = ["Sequence", "MODALITY_DTYPES"]
 
 #: Expected dtype per known modality (others are free-form).
 #: sil uint8 [T,H,W]; pose float32 [T,17,3] (x, y, confidence; COCO-17); heatmap float16/uint8 [T,K,h,w];
-#: skeleton_map uint8 [T,2,H,W]; rgb uint8 [T,H,W,3]; depth float16/uint16 [T,H,W]; joints3d float32 [T,J,3].
+#: skeleton_map uint8 [T,2,H,W]; rgb uint8 [T,H,W,3]; depth float16/uint16 [T,H,W]; joints3d float32 [T,J,3];
+#: ratio float32 [T] (width / height of each frame's person box before the crop was resized; RGB models).
 MODALITY_DTYPES: dict[str, tuple[np.dtype, ...]] = {
     "sil": (np.dtype(np.uint8),),
     "pose": (np.dtype(np.float32),),
@@ -19,6 +20,7 @@ MODALITY_DTYPES: dict[str, tuple[np.dtype, ...]] = {
     "rgb": (np.dtype(np.uint8),),
     "depth": (np.dtype(np.float16), np.dtype(np.uint16)),
     "joints3d": (np.dtype(np.float32),),
+    "ratio": (np.dtype(np.float32),),
 }
 
 

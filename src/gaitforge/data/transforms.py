@@ -200,7 +200,11 @@ class Compose:
 
 
 #: Modules that register more transforms when imported (e.g. the ``pose_*`` ones); imported on first build.
-EXTENSION_MODULES: tuple[str, ...] = ("gaitforge.data.sil_augment", "gaitforge.data.pose_transforms")
+EXTENSION_MODULES: tuple[str, ...] = (
+    "gaitforge.data.sil_augment",
+    "gaitforge.data.pose_transforms",
+    "gaitforge.data.rgb_transforms",
+)
 _extensions_loaded = False
 
 

@@ -20,6 +20,7 @@ MODALITY_SHAPES: dict[str, tuple[int | None, ...]] = {
     "rgb": (None, None, None, 3),  # [T, H, W, 3]
     "depth": (None, None, None),  # [T, H, W]
     "joints3d": (None, None, 3),  # [T, J, 3]
+    "ratio": (None,),  # [T] person-box width / height
 }
 
 _SHAPE_TEXT = {
@@ -30,6 +31,7 @@ _SHAPE_TEXT = {
     "rgb": "[T, H, W, 3]",
     "depth": "[T, H, W]",
     "joints3d": "[T, J, 3]",
+    "ratio": "[T]",
 }
 
 #: Modality names become file names, so they are restricted.
@@ -102,6 +104,12 @@ def validate_sequence(seq: Sequence, min_length: int = 1) -> None:
                 f"sequence {key!r}: modality {name!r} has {arr.shape[0]} frames but {first!r} has {length}; "
                 "expected the same frame count in every modality"
             )
+    rgb, sil = seq.modalities.get("rgb"), seq.modalities.get("sil")
+    if rgb is not None and sil is not None and rgb.shape[1:3] != sil.shape[1:3]:
+        raise ValueError(
+            f"sequence {key!r}: modality 'rgb' has {rgb.shape[1]}x{rgb.shape[2]} frames but 'sil' has "
+            f"{sil.shape[1]}x{sil.shape[2]}; expected RGB crops aligned with their silhouettes (same H, W)"
+        )
     try:
         json.dumps(seq.meta, allow_nan=False)
     except (TypeError, ValueError) as exc:
