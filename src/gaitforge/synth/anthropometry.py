@@ -101,7 +101,7 @@ def sample_population_body(rng: np.random.Generator, spread: float = 1.0) -> Bod
     height = ankle_height + shank + thigh + trunk + neck_len + 2 * head_rz
     build = float(np.clip((d["waist_breadth"] / (0.18 * H)) ** 1.0, 0.7, 1.6))
     # Circumferences are maxima (thigh at the gluteal furrow, calf at its bulge); the tapered capsules use less.
-    thigh_r = 0.8 * d["thigh_circumference"] / two_pi
+    thigh_r = 0.76 * d["thigh_circumference"] / two_pi
     calf_r = 0.85 * d["calf_circumference"] / two_pi
     arm_r = d["biceps_circumference"] / two_pi
     forearm_r = d["forearm_circumference"] / two_pi
@@ -121,7 +121,7 @@ def sample_population_body(rng: np.random.Generator, spread: float = 1.0) -> Bod
         hand=0.55 * d["hand_length"],
         hip_half=0.25 * d["hip_breadth"],
         shoulder_half=shoulder_half,
-        pelvis_width=0.5 * d["hip_breadth"] * 0.76,
+        pelvis_width=0.5 * d["hip_breadth"] * 0.72,
         pelvis_depth=0.5 * d["buttock_depth"] * 0.9,
         waist_width=0.5 * d["waist_breadth"],
         waist_depth=0.5 * d["waist_depth"],

@@ -44,11 +44,11 @@ BOTTOMS: dict[str, tuple[float, float, float, float]] = {
 }
 #: Hair: name → (extra head size, hair mass down the back of the head/neck as a fraction of stature).
 HAIR: dict[str, tuple[float, float]] = {
-    "short": (0.002, 0.0),
-    "medium": (0.006, 0.025),
-    "long": (0.007, 0.07),
-    "bun": (0.003, 0.015),
-    "cap": (0.006, 0.0),
+    "short": (0.0, 0.0),
+    "medium": (0.004, 0.025),
+    "long": (0.005, 0.07),
+    "bun": (0.002, 0.015),
+    "cap": (0.004, 0.0),
 }
 
 
@@ -161,7 +161,7 @@ def dressed_parts(
             ellipsoid(
                 at(rt, (-0.1 * body.chest_depth, 0.0, top_z)),
                 rt,
-                (0.8 * body.chest_depth + e, body.shoulder_half + 0.3 * body.upper_arm_r + e, 0.035 * H),
+                (0.8 * body.chest_depth + e, body.shoulder_half + 0.2 * body.upper_arm_r + e, 0.035 * H),
             ),
             ellipsoid(
                 at(rt, (-0.15 * body.chest_depth, 0.0, body.trunk - 0.01 * H)),

@@ -103,9 +103,12 @@ def coat_sleeves(body: BodyShape, coat: str) -> Sleeves:
     return Sleeves(torso=0.0, arms=spec.sleeve * body.height, neck=spec.collar * body.height)
 
 
-def coat_part(body: BodyShape, skel: Skeleton, torso: Part, coat: str) -> Part:
-    """The coat: the torso blobs widened by ``bulk``, hulled with a disc around each leg at the hem."""
-    spec = COAT_KINDS[coat]
+def coat_part(body: BodyShape, skel: Skeleton, torso: Part, coat: str, spec: CoatSpec | None = None) -> Part:
+    """The coat: the torso blobs widened by ``bulk``, hulled with a disc around each leg at the hem.
+
+    ``spec`` replaces ``COAT_KINDS[coat]`` (the realistic world softens the coats).
+    """
+    spec = spec or COAT_KINDS[coat]
     H = body.height
     grow = spec.bulk * H
     blobs = []

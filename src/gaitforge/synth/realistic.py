@@ -101,9 +101,13 @@ def render_realistic(cfg: WorldConfig, subject_index: int, condition: str, view:
     skel = simulate_walk(body, seq_style, cfg.frames, fps, phase0, carry_mods(bag, coat_kind), drift)
     H = body.height
     spec = COAT_KINDS[coat_kind] if coat_kind else None
-    parts = dressed_parts(body, skel, outfit, fps, spec.sleeve * H if spec else 0.0, spec.collar * H if spec else 0.0)
+    # A coat replaces the top's outline (it is worn over it): the body under it wears the tight version.
+    under = dataclasses.replace(outfit, top="tight") if spec else outfit
+    parts = dressed_parts(body, skel, under, fps, spec.sleeve * H if spec else 0.0, spec.collar * H if spec else 0.0)
     if coat_kind:
-        parts.append(coat_part(body, skel, parts[0], coat_kind))
+        # Real coats hang softer than the mannequin world's: less bulk and flare around the legs.
+        soft = dataclasses.replace(spec, bulk=0.7 * spec.bulk, flare=0.5 * spec.flare)
+        parts.append(coat_part(body, skel, parts[0], coat_kind, soft))
         parts = coat_hem_lagged(parts, body, skel, outfit, fps)
     if bag is not None:
         parts += bag_parts(body, skel, bag, coat_kind)

@@ -57,7 +57,7 @@ def segment_like(
     px = float(ys.max() - ys.min() + 1)  # the walker's height over the sequence (pixels)
     s = strength
     sigma = float(rng.uniform(0.4, 1.0)) * max(1.0, px / 80.0)
-    level = float(rng.uniform(0.5, 0.62))
+    level = float(rng.uniform(0.55, 0.68))
     bump_amp = float(rng.uniform(0.2, 0.4)) * s
     bump_sigma = max(1.0, px * float(rng.uniform(0.02, 0.04)))
     halo = int(rng.random() < 0.15 * s)
