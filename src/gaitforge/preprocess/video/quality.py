@@ -34,7 +34,7 @@ QUALITY_REASONS = ("empty", "fragment", "box_overlap", "fill", "aspect")
 class SilhouetteQuality:
     """Thresholds of :func:`check_silhouette` (see the module docstring)."""
 
-    min_main: float = 0.8
+    min_main: float = 0.65
     min_box_overlap: float = 0.5
     min_fill: float = 0.2
     max_fill: float = 0.92
