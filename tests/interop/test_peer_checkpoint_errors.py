@@ -278,3 +278,12 @@ def test_fastposegait_gaitheat_fixture_config_has_the_released_layout(fixtures_d
     model = _model_spec(meta["model_cfg"], "fastposegait").build()
     assert [[k, list(v.shape)] for k, v in model.state_dict().items()] == [[k, s] for k, s, _ in meta["state_dict"]]
     assert sum(p.numel() for p in model.parameters()) == meta["param_count"]
+
+
+def test_a_converted_run_evaluates_on_a_store(micro_world: Path, tmp_path: Path) -> None:
+    ckpt, config = _files(tmp_path, BASELINE)
+    convert_peer_checkpoint(ckpt, config, tmp_path / "run")
+    out = tmp_path / "eval"
+    assert main(["-q", "eval", str(tmp_path / "run"), "--store", str(micro_world), "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["protocol"] == "casia-b" and results["counts"]["gallery"] > 0
