@@ -32,7 +32,8 @@ def load(models_dir: str, name: str):
     meta = json.loads((Path(models_dir) / f"{name}.json").read_text())
     with np.load(Path(models_dir) / f"{name}.npz") as z:
         arrays = dict(z)
-    model = build_model(meta["model_cfg"])
+    peer = "fastposegait" if meta.get("peer_repo") == "BNU-IVC/FastPoseGait" else "opengait"
+    model = build_model(meta["model_cfg"], peer=peer)
     state = model.state_dict()
     state.update(recipe_state_dict(meta))  # entries kept as constructed keep the model's own values
     model.load_state_dict(state, strict=True)

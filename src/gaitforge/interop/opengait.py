@@ -467,12 +467,22 @@ def supported_models() -> dict[str, str]:
     return {name: entry.description for name, entry in _PEER_MODELS.items()}
 
 
-def peer_model_spec(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
+#: FastPoseGait's own models (``peer="fastposegait"``); its other models are OpenGait's layouts.
+_FASTPOSEGAIT_MODELS: dict[str, _PeerModel] = {
+    "GaitHeat": _PeerModel(
+        _modal_builder("build_gaitheat"), "GaitHeat (released): heatmap streams after the release's alignment"
+    ),
+}
+
+
+def peer_model_spec(model_cfg: Mapping[str, Any], peer: str = "opengait") -> PeerModelSpec:
     """Translate the peer's ``model_cfg`` into a gaitforge registry name and constructor arguments.
 
     Args:
         model_cfg: The ``model_cfg`` section of an OpenGait YAML (merged over its defaults), with ``model``
             naming the peer's class, e.g. ``"Baseline"``.
+        peer: ``"opengait"`` or ``"fastposegait"`` (FastPoseGait's ``GaitHeat`` and ``GPGait_PlusPlus``; with
+            the peer's input contract: its data transforms already applied).
 
     Raises:
         KeyError: ``model`` missing or not supported (the message lists the supported names), or an
@@ -482,6 +492,10 @@ def peer_model_spec(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
     if not isinstance(model_cfg, Mapping) or "model" not in model_cfg:
         raise KeyError("model_cfg: expected a mapping with a 'model' key naming the OpenGait model class")
     name = model_cfg["model"]
+    if peer not in ("opengait", "fastposegait"):
+        raise ValueError(f"peer: expected 'opengait' or 'fastposegait', got {peer!r}")
+    if peer == "fastposegait" and name in _FASTPOSEGAIT_MODELS:
+        return _FASTPOSEGAIT_MODELS[name].builder(model_cfg)
     if name not in _PEER_MODELS:
         raise KeyError(
             f"model_cfg.model: unsupported OpenGait model {name!r}; supported: {', '.join(sorted(_PEER_MODELS))}"
@@ -489,12 +503,13 @@ def peer_model_spec(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
     return _PEER_MODELS[name].builder(model_cfg)
 
 
-def build_model(model_cfg: Mapping[str, Any]) -> GaitModel:
+def build_model(model_cfg: Mapping[str, Any], peer: str = "opengait") -> GaitModel:
     """Build a gaitforge model from the peer's ``model_cfg`` dict (state-dict keys and shapes as the peer's).
 
-    Equivalent to ``peer_model_spec(model_cfg).build()``; see :func:`peer_model_spec` for the arguments and errors.
+    Equivalent to ``peer_model_spec(model_cfg, peer).build()``; see :func:`peer_model_spec` for the arguments and
+    errors.
     """
-    return peer_model_spec(model_cfg).build()
+    return peer_model_spec(model_cfg, peer).build()
 
 
 def run_opengait_style(
@@ -546,8 +561,8 @@ def run_opengait_style(
     extra = getattr(model, "opengait_extra_outputs", None)
     if extra is not None:  # e.g. FoundationGait's per-part slices of the embedding
         result.update(extra(out))
-    if "training_feat/triplet/embeddings" in result:  # GaitSSB pre-training has no triplet output
-        result["training_feat/triplet/labels"] = labels
-    if "training_feat/softmax/logits" in result:
-        result.setdefault("training_feat/softmax/labels", labels)  # a model may route other labels there
+    for path in list(result):  # every training output carries labs, unless the model routed other labels
+        head, _, leaf = path.rpartition("/")
+        if head.startswith("training_feat/") and leaf != "labels":
+            result.setdefault(f"{head}/labels", labels)
     return result

@@ -20,6 +20,7 @@ __all__ = [
     "build_gaitssb_pretrain",
     "build_gaitssb_finetune",
     "build_foundationgait_finetune",
+    "build_gaitheat",
 ]
 
 logger = logging.getLogger(__name__)
@@ -157,5 +158,25 @@ def build_foundationgait_finetune(model_cfg: Mapping[str, Any]) -> PeerModelSpec
             embed_dim=embed,
             crop_list=_ints("model_cfg.crop_list", cfg["crop_list"]),
             frozen=[f"layer{i}" for i, lr in enumerate(lrs) if lr == 0],
+        ),
+    )
+
+
+def build_gaitheat(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
+    """FastPoseGait's ``GaitHeat`` → :class:`gaitforge.models.gaitheat_released.GaitHeatReleased` with the
+    release's input contract: normalised heatmaps (``Sequence_level`` done by the data pipeline) and the
+    ``RotationMat`` matrices as a second input (``align_mats``), aligned in float16 as released."""
+    cfg = _section(
+        model_cfg, "model_cfg", {"model", "backbone_cfg", "SeparateFCs", "SeparateBNNecks", "bin_num"}, set()
+    )
+    backbone = _resnet9(cfg["backbone_cfg"], "model_cfg.backbone_cfg")
+    _expect("model_cfg.backbone_cfg.maxpool", backbone.pop("maxpool"), False)
+    bins = _ints("model_cfg.bin_num", cfg["bin_num"])
+    embed = _separate_fcs(cfg["SeparateFCs"], "model_cfg.SeparateFCs", backbone["channels"][-1], sum(bins))
+    classes = _bnnecks(cfg["SeparateBNNecks"], "model_cfg.SeparateBNNecks", embed, sum(bins))
+    return PeerModelSpec(
+        "gaitheat_released",
+        dict(
+            num_classes=classes, **backbone, embed_dim=embed, bins=bins, normalize=False, mat_modality="align_mats"
         ),
     )

@@ -21,12 +21,23 @@ variant, with the same module names (``Backbone1`` … ``Backbone4``, ``Backbone
 Outputs: ``embeddings`` = fusion BNNeck features ``[B, C, P]``, ``logits`` = fusion logits; extras
 ``fusion_embeddings`` (the triplet input), ``part_embeddings``, ``part_logits``, ``global_embeddings``,
 ``global_logits``, ``bnneck_embeddings``.
+
+**The release's exact input contract** (``mat_modality``, ``normalize=False``; what
+``interop.opengait.build_model(cfg, peer="fastposegait")`` builds): FastPoseGait computes the min–max
+normalisation (``Sequence_level``) and the per-frame rotation and shift matrices (``RotationMat``, see
+:func:`rotation_mats`) in its data pipeline; the model reads the normalised heatmaps and the matrices
+``[B, T, 2, 3, 2]`` and resamples twice, rotation then shift, in float16 as released (``affine_grid`` /
+``grid_sample``, ``align_corners=False``, border padding), then casts back to float32 (the one fix the
+release needs to run off CUDA autocast). This reproduces FastPoseGait's own outputs.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
+
+import numpy as np
 
 import torch
 import torch.nn.functional as F
@@ -47,7 +58,7 @@ from gaitforge.models.blocks import (
 from gaitforge.models.gaitheat import decode_keypoints, heatmap_frames, spine_keypoints, warp_frames
 from gaitforge.models.resnet import ResNet9
 
-__all__ = ["GaitHeatReleased", "sequence_min_max"]
+__all__ = ["GaitHeatReleased", "sequence_min_max", "rotation_mats"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +70,51 @@ def sequence_min_max(frames: torch.Tensor, lengths: Sequence[int], eps: float = 
         lo, hi = chunk.amin(), chunk.amax()
         out.append((chunk - lo) / (hi - lo).clamp_min(eps))
     return torch.cat(out, 0)
+
+
+def rotation_mats(keypoints: np.ndarray, size: tuple[int, int] = (64, 48), neck: tuple[float, float] = (24, 16)) -> np.ndarray:
+    """FastPoseGait's ``RotationMat``: per frame, a rotation about the spine's midpoint that makes the spine
+    vertical, then a shift that puts the (rotated) neck at ``neck``, each as an ``affine_grid`` matrix.
+
+    The neck is the shoulder midpoint (COCO 5, 6), the hip the hip midpoint (11, 12). The release keeps the
+    identity, with probability 0.8, for frames leaning 5° or less; this deterministic version always rotates.
+
+    Args:
+        keypoints: ``[T, K, ≥2]`` in heatmap pixels (x, y).
+        size: Heatmap ``(h, w)``.
+        neck: Target neck position ``(x, y)`` in pixels.
+
+    Returns:
+        ``[T, 2, 3, 2]`` float32: ``[..., 0]`` the rotation, ``[..., 1]`` the shift (normalised coordinates).
+    """
+    kp = np.asarray(keypoints, dtype=np.float64)
+    if kp.ndim != 3 or kp.shape[1] < 13 or kp.shape[2] < 2:
+        raise ValueError(f"keypoints: expected [T, 17, >=2] COCO keypoints, got shape {list(kp.shape)}")
+    h, w = size
+    to_grid = np.array([[2 / w, 0, -1], [0, 2 / h, -1], [0, 0, 1]])
+    out = np.empty((kp.shape[0], 2, 3, 2))
+    for t, frame in enumerate(kp[..., :2]):
+        hip, top = (frame[11] + frame[12]) / 2, (frame[5] + frame[6]) / 2
+        angle = -(90.0 - math.degrees(math.atan2(hip[1] - top[1], hip[0] - top[0])))
+        a, b = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+        cx, cy = (hip + top) / 2
+        rot = np.array([[a, b, (1 - a) * cx - b * cy], [-b, a, b * cx + (1 - a) * cy], [0, 0, 1]])  # as OpenCV's
+        new_top = rot[:2] @ np.array([top[0], top[1], 1.0])
+        shift = np.array([[1, 0, neck[0] - new_top[0]], [0, 1, neck[1] - new_top[1]], [0, 0, 1]])
+        for i, m in enumerate((rot, shift)):
+            out[t, :, :, i] = np.linalg.inv(to_grid @ m @ np.linalg.inv(to_grid))[:2]
+    return out.astype(np.float32)
+
+
+def released_alignment(frames: torch.Tensor, mats: torch.Tensor) -> torch.Tensor:
+    """The release's two resamplings of ``frames [F, K, h, w]`` by ``mats [F, 2, 3, 2]`` (rotation, then shift),
+    in float16 with border padding as FastPoseGait runs them; returns float32."""
+    size = list(frames.shape)
+    x = frames
+    for i in (0, 1):
+        grid = F.affine_grid(mats[..., i].float(), size, align_corners=False)
+        x = F.grid_sample(x.half(), grid.half(), padding_mode="border", align_corners=False)
+    return x.float()
 
 
 class _Stage1(nn.Module):
@@ -108,6 +164,10 @@ class GaitHeatReleased(GaitModel):
         modality: Heatmap key of ``Batch.inputs``.
         keypoint_modality: Key of keypoints ``[B, T, K, 3]`` in grid pixels; decoded from the heatmaps when
             ``None`` or absent.
+        normalize: Min–max normalise each sequence in the model (``False``: the data pipeline did, as the
+            peer's ``Sequence_level`` transform).
+        mat_modality: Key of the release's per-frame alignment matrices ``[B, T, 2, 3, 2]``
+            (:func:`rotation_mats`); when set, the release's float16 two-step alignment replaces the exact one.
     """
 
     def __init__(
@@ -125,6 +185,8 @@ class GaitHeatReleased(GaitModel):
         input_pool: int = 1,
         modality: str = "heatmap",
         keypoint_modality: str | None = None,
+        normalize: bool = True,
+        mat_modality: str | None = None,
     ) -> None:
         super().__init__()
         c = [int(v) for v in channels]
@@ -139,8 +201,18 @@ class GaitHeatReleased(GaitModel):
                 f"stream_channels: expected two channels in 0..{self.in_channels - 1}, got {stream_channels}"
             )
         self.neck = (float(neck[0]), float(neck[1]))
-        self.keypoint_modality = keypoint_modality
-        self.input_modalities = (modality,) if keypoint_modality is None else (modality, keypoint_modality)
+        self.keypoint_modality, self.mat_modality, self.normalize = keypoint_modality, mat_modality, bool(normalize)
+        if keypoint_modality is not None and mat_modality is not None:
+            raise ValueError("keypoint_modality, mat_modality: give one (the exact alignment or the release's)")
+        extra = keypoint_modality if mat_modality is None else mat_modality
+        self.input_modalities = (modality,) if extra is None else (modality, extra)
+        if mat_modality is not None:
+            self.opengait_outputs = {
+                "inference_feat/embeddings": "embeddings",
+                **{f"training_feat/{b}_triplet/embeddings": f"{b}_embeddings" for b in ("part", "global", "fusion")},
+                **{f"training_feat/{b}_softmax/logits": f"{b}_logits" for b in ("part", "global")},
+                "training_feat/fusion_softmax/logits": "logits",
+            }
         self.Backbone1 = PerFrame(_Stage1(1, c[0], int(layers[0]), int(strides[0])))
         for i in (2, 3, 4):
             args = (i, c[i - 2], c[i - 1], int(layers[i - 1]), int(strides[i - 1]))
@@ -174,16 +246,27 @@ class GaitHeatReleased(GaitModel):
         if self.input_pool > 1:
             frames = F.avg_pool2d(frames, self.input_pool, ceil_mode=True)
         lengths = split_lengths(batch.seq_lens) if batch.seq_lens is not None else [s] * n
-        if self.align:
+        kp = None
+        if self.align and self.mat_modality is None:
             kp_name = self.keypoint_modality
             if kp_name is not None and kp_name in batch.inputs:
                 kp = batch.inputs[kp_name].reshape(-1, self.in_channels, 3).float()
                 kp = torch.cat([kp[..., :2] / self.input_pool, kp[..., 2:]], -1)
             else:
                 kp = decode_keypoints(frames)
-            frames = self._align(sequence_min_max(frames, lengths), kp)
-        else:
+        if self.normalize:
             frames = sequence_min_max(frames, lengths)
+        if self.mat_modality is not None:
+            mats = batch.inputs[self.mat_modality]
+            if mats.shape[:2] != raw.shape[:2] or tuple(mats.shape[2:]) != (2, 3, 2):
+                raise ValueError(
+                    f"inputs[{self.mat_modality!r}]: expected [B, T, 2, 3, 2] alignment matrices for the "
+                    f"{list(raw.shape[:2])} heatmap frames, got {list(mats.shape)}"
+                )
+            if self.align:
+                frames = released_alignment(frames, mats.reshape(-1, 2, 3, 2))
+        elif kp is not None:
+            frames = self._align(frames, kp)
         a, b = self.stream_channels
         streams = [frames[:, a : a + 1], frames[:, b : b + 1], frames.amax(1, keepdim=True)]  # 3 × [n·s, 1, h, w]
         x = torch.cat(streams, 0).reshape(3 * n, s, 1, *frames.shape[2:]).transpose(1, 2)  # [3n, 1, s, h, w]
