@@ -72,12 +72,15 @@ def sequence_min_max(frames: torch.Tensor, lengths: Sequence[int], eps: float = 
     return torch.cat(out, 0)
 
 
-def rotation_mats(keypoints: np.ndarray, size: tuple[int, int] = (64, 48), neck: tuple[float, float] = (24, 16)) -> np.ndarray:
+def rotation_mats(
+    keypoints: np.ndarray, size: tuple[int, int] = (64, 48), neck: tuple[float, float] = (24, 16)
+) -> np.ndarray:
     """FastPoseGait's ``RotationMat``: per frame, a rotation about the spine's midpoint that makes the spine
     vertical, then a shift that puts the (rotated) neck at ``neck``, each as an ``affine_grid`` matrix.
 
     The neck is the shoulder midpoint (COCO 5, 6), the hip the hip midpoint (11, 12). The release keeps the
-    identity, with probability 0.8, for frames leaning 5° or less; this deterministic version always rotates.
+    identity, with probability 0.8, for frames leaning 5° or less; this deterministic version always
+    rotates.
 
     Args:
         keypoints: ``[T, K, ≥2]`` in heatmap pixels (x, y).
