@@ -112,3 +112,26 @@ def test_config_round_trip_and_validation() -> None:
         RealismConfig(distance_m=(8.0, 3.0))
     with pytest.raises(ValueError, match="realism.carry_prob"):
         RealismConfig(carry_prob=1.5)
+
+
+def test_a_coat_widens_the_body_and_a_bag_adds_an_object() -> None:
+    from gaitforge.evaluation.silhouette_stats import silhouette_stats
+
+    plain = dataclasses.replace(
+        CFG, realism=dataclasses.replace(CFG.realism, wardrobe=1, carry_prob=0.0, seg_noise=0.0, neighbour_prob=0.0)
+    )
+
+    def width(cond: str, band: str) -> float:
+        return float(
+            np.mean(
+                [
+                    silhouette_stats(generate_sequence(plain, 6, cond, v).modalities["sil"])[band].mean()
+                    for v in ("072", "090", "108")
+                ]
+            )
+        )
+
+    assert width("cl-01", "width/hips") > 1.04 * width("nm-01", "width/hips")
+    nm, bg = render_raw(plain, 6, "nm-01", "090"), render_raw(plain, 6, "bg-01", "090")
+    assert "bag" in bg.part_names and "bag" not in nm.part_names
+    assert (bg.labels == bg.part_names.index("bag") + 1).any()  # the bag is visible
