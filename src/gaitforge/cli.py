@@ -125,7 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("synth", help="generate a synthetic gait world into a sequence store")
     p.add_argument(
-        "--preset", default="default", help="world preset: tiny | default | casia-b | heat | heat-hmspace | heat-tiny"
+        "--preset",
+        default="default",
+        help="world preset: tiny | default | casia-b | realistic | realistic-casia-b | realistic-tiny | heat | "
+        "heat-hmspace | heat-tiny",
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=2)
