@@ -4,10 +4,10 @@ Both versions compute the same probe × gallery part distances (``distance_rows`
 ``[N, C, P]`` float32 embeddings of ordinary magnitude, where the guard changes no bit): ``guarded`` is the
 current :mod:`gaitforge.evaluation.distance`; ``reference`` is the module as of commit ``074280c`` (before the
 guard), read from git and loaded under another name, measured in the same process, interleaved, best of
-``--repeats``; ``guard_scans_s`` times the guard's own extra work alone (euc: the magnitude scans; cos: the guarded normalisation minus
-F.normalize), which is less
-noisy than the difference of two totals on a loaded machine. Also reported: the guarded path on embeddings ×1e17 (euc) and ×1e20 (cos), where the rescaling
-does its work. Prints one JSON object.
+``--repeats``. ``guard_scans_s`` times the guard's own extra work alone (euc: the magnitude scans; cos: the
+guarded normalisation minus F.normalize), which is less noisy than the difference of two totals on a loaded
+machine. Also reported: the guarded path on embeddings ×1e17 (euc) and ×1e20 (cos), where the rescaling does
+its work. Prints one JSON object.
 
 Usage: ``python benchmarks/bench_distance_scaling.py [--probes 2048] [--gallery 4096] [--repeats 5]``
 """

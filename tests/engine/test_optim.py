@@ -102,7 +102,7 @@ def test_param_groups_with_adamw_keep_the_default_split_for_the_rest() -> None:
         ({"params": ["head.*", "tail.*"]}, r"pattern 'tail\.\*' matches no"),
         ({"params": "head.*", "lr": 0.1, "lr_scale": 0.5}, r"param_groups\[0\]: give lr or lr_scale, not both"),
         ({"params": ""}, r"param_groups\[0\]\.params: expected a glob pattern"),
-        ({"params": "head.*", "weight_decay": -1.0}, r"must be >= 0"),
+        ({"params": "head.*", "weight_decay": -1.0}, r"param_groups\[0\]\.weight_decay: expected a finite number >= 0"),
     ],
 )
 def test_param_group_errors(group: dict, message: str) -> None:

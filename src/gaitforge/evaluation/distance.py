@@ -183,7 +183,8 @@ class PreparedGallery:
         if metric == "cos":
             scale = 1.0
         elif scale is None:
-            amax = max((float(_abs_max(_gather(x, rows, s, s + block_rows))) for s in range(0, m, block_rows)), default=0.0)
+            blocks = (_gather(x, rows, s, s + block_rows) for s in range(0, m, block_rows))
+            amax = max((float(_abs_max(b)) for b in blocks), default=0.0)
             scale = float(_pow2_scale(torch.tensor(amax, dtype=torch.float32)))
         num_channels, num_parts = x.shape[1], x.shape[2]
         parts = torch.empty(num_parts, m, num_channels)
