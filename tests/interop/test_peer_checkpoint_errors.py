@@ -228,6 +228,7 @@ def test_fastposegait_gaitheat_converts_and_gpgait_is_refused(tmp_path: Path) ->
     outcome = convert_peer_checkpoint(ckpt, config, tmp_path / "run", peer="fastposegait")
     assert outcome.model == "gaitheat_released"
     assert outcome.record["input_transform"]["inside_model"] == ["Sequence_level", "RotationMat"]
+    assert "rotation_mats" in outcome.record["input_transform"]["note"]
     model, cfg, _ = load_trained_model(tmp_path / "run")
     assert cfg.data.modalities == ["heatmap"] and cfg.data.test_transforms == []
     peer = yaml.safe_load(config.read_text())

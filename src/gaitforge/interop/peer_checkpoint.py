@@ -36,7 +36,7 @@ from typing import Any
 
 import torch
 
-from gaitforge.interop.opengait import PeerModelSpec, _expect, _ints, _section, peer_model_spec
+from gaitforge.interop.opengait import PeerModelSpec, _expect, _section, peer_model_spec
 
 __all__ = ["ConversionOutcome", "PEERS", "convert_peer_checkpoint", "peer_eval_transform", "run_config_for"]
 
@@ -73,50 +73,17 @@ def _peer_error(path: str, message: str) -> ValueError:
     return ValueError(f"{path}: {message}")
 
 
-def _gaitheat(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
-    """FastPoseGait's ``GaitHeat`` → :class:`gaitforge.models.gaitheat_released.GaitHeatReleased` (same keys)."""
-    cfg = _section(
-        model_cfg, "model_cfg", {"model", "backbone_cfg", "SeparateFCs", "SeparateBNNecks", "bin_num"}, set()
-    )
-    bb = _section(
-        cfg["backbone_cfg"],
-        "model_cfg.backbone_cfg",
-        {"type", "channels"},
-        {"block", "layers", "strides", "maxpool", "in_channel"},
-    )
-    _expect("model_cfg.backbone_cfg.type", bb["type"], "ResNet9")
-    _expect("model_cfg.backbone_cfg.block", bb.get("block", "BasicBlock"), "BasicBlock")
-    _expect("model_cfg.backbone_cfg.in_channel", bb.get("in_channel", 1), 1)
-    _expect("model_cfg.backbone_cfg.maxpool", bb.get("maxpool", False), False)
-    channels = _ints("model_cfg.backbone_cfg.channels", bb["channels"])
-    bins = _ints("model_cfg.bin_num", cfg["bin_num"])
-    fcs = _section(cfg["SeparateFCs"], "model_cfg.SeparateFCs", {"in_channels", "out_channels", "parts_num"}, {"norm"})
-    _expect("model_cfg.SeparateFCs.norm", fcs.get("norm", False), False)
-    _expect("model_cfg.SeparateFCs.in_channels", fcs["in_channels"], channels[-1])
-    _expect("model_cfg.SeparateFCs.parts_num", fcs["parts_num"], sum(bins))
-    necks = _section(
-        cfg["SeparateBNNecks"],
-        "model_cfg.SeparateBNNecks",
-        {"class_num", "in_channels", "parts_num"},
-        {"norm", "parallel_BN1d"},
-    )
-    _expect("model_cfg.SeparateBNNecks.in_channels", necks["in_channels"], fcs["out_channels"])
-    _expect("model_cfg.SeparateBNNecks.parts_num", necks["parts_num"], sum(bins))
-    return PeerModelSpec(
-        "gaitheat_released",
-        dict(
-            num_classes=int(necks["class_num"]),
-            channels=channels,
-            layers=_ints("model_cfg.backbone_cfg.layers", bb.get("layers", [1, 1, 1, 1])),
-            strides=_ints("model_cfg.backbone_cfg.strides", bb.get("strides", [1, 2, 2, 1])),
-            embed_dim=int(fcs["out_channels"]),
-            bins=bins,
-        ),
-    )
-
-
-#: FastPoseGait model names built here; its other models (GaitGraph1/2, GaitTR) use OpenGait's builders.
-_FASTPOSEGAIT_MODELS = {"GaitHeat": _gaitheat}
+#: Models whose peer checkpoints convert with another input contract than :func:`peer_model_spec` builds: the
+#: released GaitHeat reads heatmaps normalised and alignment matrices computed by FastPoseGait's data pipeline
+#: (``Sequence_level``, ``RotationMat``), which gaitforge's stores do not hold, so the converted run does both
+#: inside the model from the raw heatmaps (same weights; see docs/pretrained.md for how close that is).
+_RUN_CONTRACT: dict[str, dict[str, Any]] = {"gaitheat_released": {"normalize": True, "mat_modality": None}}
+_CONTRACT_NOTES = {
+    "gaitheat_released": "Sequence_level and RotationMat run inside the model on the raw heatmaps: min-max per "
+    "sequence, then one exact affine alignment from keypoints decoded from the heatmaps, where the release resamples "
+    "twice in float16 from the pose estimator's keypoints; the release's exact outputs need "
+    "interop.opengait.build_model(model_cfg, peer='fastposegait') fed with models.gaitheat_released.rotation_mats",
+}
 _REFUSED = {
     "GPGait": "gaitforge's GPGait is built from the paper and does not have the peer's state-dict layout",
     "GPGait_PlusPlus": "gaitforge's GPGait is built from the paper and does not have the peer's state-dict layout",
@@ -124,20 +91,26 @@ _REFUSED = {
 
 
 def _model_spec(model_cfg: Any, peer: str) -> PeerModelSpec:
+    """The model a converted run builds (the peer's state-dict layout; inputs gaitforge's pipeline can give)."""
     name = model_cfg.get("model") if isinstance(model_cfg, Mapping) else None
-    if name in _REFUSED:
-        raise _peer_error("model_cfg.model", f"{name}: not convertible ({_REFUSED[name]})")
-    if peer == "fastposegait" and name in _FASTPOSEGAIT_MODELS:
-        return _FASTPOSEGAIT_MODELS[name](model_cfg)
     try:
-        return peer_model_spec(model_cfg)
+        spec = peer_model_spec(model_cfg, peer)
     except KeyError as exc:
         message = exc.args[0] if exc.args else str(exc)
-        if "unsupported OpenGait model" in str(message) and name in _FASTPOSEGAIT_MODELS:
-            message += f" ({name} is a FastPoseGait model: convert it with fastposegait-checkpoint)"
-        elif peer == "fastposegait" and "unsupported OpenGait model" in str(message):
-            message += f" (FastPoseGait also: {', '.join(sorted(_FASTPOSEGAIT_MODELS))})"
+        if "unsupported OpenGait model" in str(message) and name in _REFUSED:
+            raise _peer_error("model_cfg.model", f"{name}: not convertible ({_REFUSED[name]})") from None
+        if peer == "opengait" and "unsupported OpenGait model" in str(message):
+            try:
+                peer_model_spec(model_cfg, "fastposegait")
+            except (KeyError, ValueError, TypeError):
+                pass
+            else:
+                message += f" ({name} is a FastPoseGait model: convert it with fastposegait-checkpoint)"
         raise ValueError(message) from None
+    contract = _RUN_CONTRACT.get(spec.name)
+    if contract is None:
+        return spec
+    return PeerModelSpec(spec.name, {**spec.kwargs, **contract})
 
 
 def _steps(node: Any, path: str) -> list[tuple[str, Mapping[str, Any]]]:
@@ -277,6 +250,8 @@ def run_config_for(peer_cfg: Mapping[str, Any], peer: str = "opengait", name: st
     modalities = list(getattr(probe, "input_modalities", ("sil",)))
     ev = cfg["evaluator_cfg"]
     transform = peer_eval_transform(ev.get("transform"), spec.name)
+    if spec.name in _CONTRACT_NOTES:
+        transform["note"] = _CONTRACT_NOTES[spec.name]
     metric = ev.get("metric", "euc")
     if metric not in ("euc", "cos"):
         raise _peer_error("evaluator_cfg.metric", f"expected euc or cos, got {metric!r}")
