@@ -14,7 +14,7 @@ from gaitforge.evaluation.distance import PreparedGallery, common_scale, distanc
 
 from .reference_impl import naive_distance
 
-CASES = [("euc", 1e17), ("euc", 1e-30), ("euc", 1e30), ("cos", 1e20), ("cos", 1e-30), ("cos", 1e-38)]
+CASES = [("euc", 1e17), ("euc", 1e18), ("euc", 1e-30), ("euc", 1e30), ("cos", 1e20), ("cos", 1e-30), ("cos", 1e-38)]
 
 
 @pytest.fixture(scope="module")
