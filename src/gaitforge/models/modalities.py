@@ -3,12 +3,15 @@
 Most models take their modality as a constructor argument (``modality="pose"``, GaitHeat's optional
 ``keypoint_modality``) and set ``input_modalities`` on the instance; a few fix it on the class. Listing models
 (``gaitforge models``) must not build every network, so the declaration is read from the class: its own
-``input_modalities`` attribute when it sets one, else the defaults of those constructor arguments.
+``input_modalities`` attribute when it sets one, else the defaults of those constructor arguments, else a
+constant tuple its constructor assigns (``self.input_modalities = ("rgb", "sil", "ratio")``).
 """
 
 from __future__ import annotations
 
+import ast
 import inspect
+import textwrap
 
 from gaitforge.models.base import GaitModel
 
@@ -36,4 +39,25 @@ def declared_input_modalities(cls: type) -> tuple[str, ...]:
             if extra is not None and isinstance(extra.default, str):
                 names.append(extra.default)
             return tuple(names)
+        if "__init__" in vars(klass):
+            fixed = _constant_assignment(klass.__init__)
+            if fixed is not None:
+                return fixed
     return tuple(GaitModel.input_modalities)
+
+
+def _constant_assignment(init: object) -> tuple[str, ...] | None:
+    """The string tuple ``init`` assigns to ``self.input_modalities`` as a literal, if it does."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(init)))  # type: ignore[arg-type]
+    except (OSError, TypeError, SyntaxError):
+        return None
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Assign) or not isinstance(node.value, ast.Tuple):
+            continue
+        if not any(isinstance(t, ast.Attribute) and t.attr == "input_modalities" for t in node.targets):
+            continue
+        values = node.value.elts
+        if values and all(isinstance(v, ast.Constant) and isinstance(v.value, str) for v in values):
+            return tuple(v.value for v in values)  # type: ignore[attr-defined]
+    return None
