@@ -8,18 +8,26 @@ from pathlib import Path
 import pytest
 
 _ROOT = Path(__file__).resolve().parents[1]
+#: The project's own copy of what its tests need from ../shared (the peer fixtures and vtest.avi), so that a user who
+#: clones the project alone still runs the parity suite. ``tests/test_assets.py`` keeps it equal to ../shared.
+ASSETS = _ROOT / "tests" / "assets" / "shared"
 
 
-def _shared_root() -> Path:
+def shared_root() -> Path:
+    """Where the shared material is read from: ``$GAITFORGE_SHARED_DATA/..``, else ../shared, else the in-repo copy."""
     data = os.environ.get("GAITFORGE_SHARED_DATA")
     if data:
         return Path(data).resolve().parent
-    return (_ROOT.parent / "shared").resolve()
+    sibling = (_ROOT.parent / "shared").resolve()
+    return sibling if sibling.is_dir() else ASSETS
+
+
+_shared_root = shared_root
 
 
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
-    """Root of ../shared (fixtures, data). Skipped when absent, except under CI where it must exist."""
+    """Root of the shared material (fixtures, data): ../shared, or the in-repo copy. Skipped when absent, except under CI."""
     root = _shared_root()
     if not root.is_dir():
         if os.environ.get("CI") == "true":

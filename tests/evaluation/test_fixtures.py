@@ -8,7 +8,6 @@ atol 1e-3; CSV rows exact; re-ranked matrix <= 2e-3 with the same top-1 label.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -20,13 +19,12 @@ from gaitforge.evaluation.metrics import cmc_from_first_positions
 from gaitforge.evaluation.protocols.retrieval import cmc_float32, partition_keys
 from gaitforge.evaluation.rerank import k_reciprocal_rerank
 from gaitforge.evaluation.streaming import RankingReducer, encode_jointly, scan
+from tests.conftest import shared_root
 
 
 def _index_path() -> Path:
-    """index.json, located as tests/conftest.py locates ../shared (parametrisation precedes fixtures)."""
-    data = os.environ.get("GAITFORGE_SHARED_DATA")
-    shared = Path(data).resolve().parent if data else Path(__file__).resolve().parents[2].parent / "shared"
-    return shared / "fixtures" / "opengait" / "evaluation" / "index.json"
+    """index.json, located as tests/conftest.py locates the shared material (parametrisation precedes fixtures)."""
+    return shared_root() / "fixtures" / "opengait" / "evaluation" / "index.json"
 
 
 _INDEX = _index_path()
