@@ -17,7 +17,15 @@ from gaitforge.models.lidargait import knn_indices, normalize_point_cloud
 from .zoo_parity import check, load, params
 
 
-@pytest.mark.parametrize(("name", "what"), params(["LidarGait", "LidarGaitPlusPlus"]))
+# LidarGait++'s fixed case (30 frames of 1024 points through ~14 G multiply-adds of point MLPs) takes 10-15 s on
+# the loaded 2-core machine: marked slow; its 13-frame var case stays in the quick set.
+_CASES = [
+    pytest.param(name, what, marks=[pytest.mark.slow] if (name, what) == ("LidarGaitPlusPlus", "fixed") else [])
+    for name, what in params(["LidarGait", "LidarGaitPlusPlus"])
+]
+
+
+@pytest.mark.parametrize(("name", "what"), _CASES)
 def test_matches_reference(fixtures_dir: Path, name: str, what: str) -> None:
     check(str(fixtures_dir / "models"), name, what)
 
