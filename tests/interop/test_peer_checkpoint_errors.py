@@ -113,8 +113,8 @@ def test_shape_mismatch_names_the_key_and_both_shapes(tmp_path: Path) -> None:
         (lambda c: c["model_cfg"].update(model="GaitUnknown"), r"model_cfg\.model: unsupported OpenGait model"),
         (lambda c: c["model_cfg"]["backbone_cfg"].update(type="ResNet50"), r"model_cfg\.backbone_cfg\.type: expected"),
         (
-            lambda c: c["evaluator_cfg"].update(transform=[{"type": "BaseRgbTransform"}]),
-            r"evaluator_cfg\.transform\[0\]\.type: test-time transform 'BaseRgbTransform' has no gaitforge counterpart",
+            lambda c: c["evaluator_cfg"].update(transform=[{"type": "PointCloudsTransform"}]),
+            r"evaluator_cfg\.transform\[0\]\.type: test-time transform 'PointCloudsTransform' has no gaitforge counterpart",
         ),
         (
             lambda c: c["evaluator_cfg"].update(transform=GG2_TF),
@@ -216,6 +216,42 @@ def test_recorded_transforms() -> None:
     config, record = run_config_for({"model_cfg": GAITGRAPH2, "evaluator_cfg": {"transform": GG2_TF}})
     assert config["data"]["modalities"] == ["pose"] and config["model"]["name"] == "gaitgraph2"
     assert record["num_classes"] is None
+
+
+def test_inputs_with_their_own_transforms() -> None:
+    from gaitforge.interop.peer_checkpoint import peer_streams
+
+    class Split(torch.nn.Module):  # a model whose peer inputs come in another order (as GaitEdge's do)
+        input_modalities = ("rgb", "sil", "ratio")
+
+        @staticmethod
+        def from_opengait_inputs(ipts):
+            return {"ratio": ipts[0], "rgb": ipts[1], "sil": ipts[2]}
+
+    class Stacked(torch.nn.Module):  # one peer stream split into two inputs (as SkeletonGait++'s)
+        input_modalities = ("skeleton_map", "sil")
+
+        @staticmethod
+        def from_opengait_inputs(ipts):
+            return {"skeleton_map": ipts[0][:1], "sil": ipts[0][1:]}
+
+    assert peer_streams(Split(), 3) == [["ratio"], ["rgb"], ["sil"]]
+    assert peer_streams(Stacked(), 1) == [["skeleton_map", "sil"]]
+    rgb = [
+        {"type": "NoOperation"},
+        {"type": "BaseRgbTransform", "mean": [127.5, 127.5, 127.5], "std": [51.0, 51.0, 51.0]},
+        {"type": "BaseSilTransform"},
+    ]
+    got = peer_eval_transform(rgb, "gaitedge", streams=peer_streams(Split(), 3))["test_transforms"]
+    assert got == {
+        "ratio": [],
+        "rgb": [{"name": "rgb_normalize", "mean": [0.5, 0.5, 0.5], "std": [0.2, 0.2, 0.2]}],
+        "sil": [{"name": "sil_cut", "cut": 0}],
+    }
+    with pytest.raises(ValueError, match=r"transform\[1\]: this input's transform differs .* cannot be matched"):
+        peer_eval_transform(rgb, "gaitedge", streams=None)
+    parsing = peer_eval_transform([{"type": "BaseParsingCuttingTransform"}], "parsinggait")
+    assert parsing["test_transforms"] == [{"name": "sil_cut", "scale": 1.0}]
 
 
 def test_fastposegait_gaitheat_converts_and_gpgait_is_refused(tmp_path: Path) -> None:

@@ -146,6 +146,19 @@ def _one_transform(node: Any, path: str, model: str) -> tuple[list[dict[str, Any
             if divisor != 255.0:
                 step["scale"] = 1.0 / divisor
             steps.append(step)
+        elif kind == "BaseRgbTransform":  # the peer's mean / std are in 0..255 units, gaitforge's in 0..1
+            step = {"name": "rgb_normalize"}
+            for arg in ("mean", "std"):
+                value = args.get(arg)
+                if value is not None:
+                    if not isinstance(value, list) or len(value) != 3:
+                        raise _peer_error(f"{where}.{arg}", f"expected 3 per-channel values, got {value!r}")
+                    step[arg] = [float(v) / 255.0 for v in value]
+            steps.append(step)
+        elif kind == "BaseParsingCuttingTransform":  # the peer divides by divsor only when the max is 255:
+            steps.append({"name": "sil_cut", "scale": 1.0})  # label maps (0..11) never reach it
+            if args.get("cutting") is not None:
+                steps[-1]["cut"] = int(args["cutting"])
         elif kind in _POSE_STEPS:
             steps.append(dict(_POSE_STEPS[kind]))
         elif kind in _INSIDE_MODEL:
@@ -165,20 +178,25 @@ def _one_transform(node: Any, path: str, model: str) -> tuple[list[dict[str, Any
     return steps, inside
 
 
-def peer_eval_transform(node: Any, model: str, path: str = "evaluator_cfg.transform") -> dict[str, Any]:
+def peer_eval_transform(
+    node: Any, model: str, path: str = "evaluator_cfg.transform", streams: list[list[str]] | None = None
+) -> dict[str, Any]:
     """The peer's test-time transform → what the converted run does with its inputs.
 
     Args:
-        node: ``evaluator_cfg.transform``: one transform mapping or one per input stream.
+        node: ``evaluator_cfg.transform``: one transform mapping or one per input stream (the peer's ``ipts``).
         model: The gaitforge model name (decides which pose transforms it computes itself).
         path: The key path, for errors.
+        streams: For each peer input stream, the gaitforge modalities it becomes (see :func:`peer_streams`);
+            needed only when the streams' transforms differ.
 
     Returns:
-        ``{"peer": node, "test_transforms": [...gaitforge steps...], "inside_model": [...peer types...]}``.
+        ``{"peer": node, "test_transforms": steps, "inside_model": [...peer types...]}``; ``steps`` is one list
+        for every modality, or modality → list where the peer's inputs are transformed differently.
 
     Raises:
-        ValueError: A transform gaitforge does not have, or inputs with different transforms (gaitforge applies
-            one list to every modality); the message names the key path.
+        ValueError: A transform gaitforge does not have, or inputs with different transforms that cannot be told
+            apart; the message names the key path.
     """
     nodes = node if isinstance(node, list) else [node]
     if not nodes:
@@ -186,15 +204,45 @@ def peer_eval_transform(node: Any, model: str, path: str = "evaluator_cfg.transf
     results = [
         _one_transform(n, f"{path}[{i}]" if isinstance(node, list) else path, model) for i, n in enumerate(nodes)
     ]
-    for i, (steps, _) in enumerate(results[1:], 1):
-        if steps != results[0][0]:
-            raise _peer_error(
-                f"{path}[{i}]",
-                f"this input's transform differs from {path}[0]'s; gaitforge applies one transform list to every input",
-            )
-    steps = results[0][0]
     inside = list(dict.fromkeys(kind for _, kinds in results for kind in kinds))  # every input's, in order
-    return {"peer": copy.deepcopy(node), "test_transforms": steps, "inside_model": inside}
+    differ = [i for i, (steps, _) in enumerate(results) if steps != results[0][0]]
+    if not differ:
+        return {"peer": copy.deepcopy(node), "test_transforms": results[0][0], "inside_model": inside}
+    if streams is None or len(streams) != len(results):
+        raise _peer_error(
+            f"{path}[{differ[0]}]",
+            f"this input's transform differs from {path}[0]'s, and the {len(results)} inputs of the peer's "
+            f"config cannot be matched with the model's {model} inputs",
+        )
+    per_modality = {m: copy.deepcopy(steps) for (steps, _), names in zip(results, streams) for m in names}
+    return {"peer": copy.deepcopy(node), "test_transforms": per_modality, "inside_model": inside}
+
+
+def peer_streams(model: Any, count: int) -> list[list[str]] | None:
+    """Which gaitforge modalities each of the peer's ``count`` input streams becomes, or ``None`` if unknown.
+
+    Models that split or reorder the peer's inputs (``from_opengait_inputs``) are asked with placeholder tensors
+    and each returned input is traced to the stream whose storage it uses; others read one stream per modality
+    in ``input_modalities`` order (as :func:`gaitforge.interop.opengait.run_opengait_style` feeds them).
+    """
+    modalities = list(getattr(model, "input_modalities", ("sil",)))
+    split = getattr(model, "from_opengait_inputs", None)
+    if split is None:
+        return [[m] for m in modalities] if len(modalities) == count else None
+    probes = [torch.zeros(1) for _ in range(count)]
+    try:
+        named = split(probes)
+    except Exception:  # noqa: BLE001 - a split that checks shapes: the streams cannot be told apart this way
+        return None
+    out: list[list[str]] = [[] for _ in range(count)]
+    for name, tensor in named.items():
+        owners = [
+            i for i, p in enumerate(probes) if tensor.untyped_storage().data_ptr() == p.untyped_storage().data_ptr()
+        ]
+        if len(owners) != 1:
+            return None
+        out[owners[0]].append(name)
+    return out
 
 
 def _test_frames(sampler: Any) -> dict[str, Any]:
@@ -249,7 +297,9 @@ def run_config_for(peer_cfg: Mapping[str, Any], peer: str = "opengait", name: st
     probe = create_model(spec.name, **probe_args, **({"num_classes": 2} if spec.num_classes else {}))
     modalities = list(getattr(probe, "input_modalities", ("sil",)))
     ev = cfg["evaluator_cfg"]
-    transform = peer_eval_transform(ev.get("transform"), spec.name)
+    peer_tf = ev.get("transform")
+    streams = peer_streams(probe, len(peer_tf)) if isinstance(peer_tf, list) and len(peer_tf) > 1 else None
+    transform = peer_eval_transform(peer_tf, spec.name, streams=streams)
     if spec.name in _CONTRACT_NOTES:
         transform["note"] = _CONTRACT_NOTES[spec.name]
     metric = ev.get("metric", "euc")
