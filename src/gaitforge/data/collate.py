@@ -11,6 +11,7 @@ from torch.utils.data import get_worker_info
 from gaitforge.data.batch import Batch
 from gaitforge.data.batch_pool import SharedBatchPool, shared_buffer
 from gaitforge.data.dataset import GaitSample
+from gaitforge.data.ragged import RaggedFrames
 
 __all__ = ["collate_samples"]
 
@@ -76,6 +77,12 @@ def collate_samples(
                     f"collate_samples: sample {s.subject}/{s.condition}/{s.view}: modality {m!r} has "
                     f"{s.inputs[m].shape[0]} frames; expected {s.inputs[modalities[0]].shape[0]} as {modalities[0]!r}"
                 )
+    ragged = [m for m in modalities if isinstance(samples[0].inputs[m], RaggedFrames)]
+    if ragged:
+        raise ValueError(
+            f"collate_samples: modality {ragged[0]!r} is ragged (frames of varying size); give it a fixed size per "
+            "frame first, e.g. the transform {'name': 'points_fixed', 'num_points': 1024}"
+        )
     if pack is None:
         pack = len(set(lengths)) > 1
     if not pack and len(set(lengths)) > 1:

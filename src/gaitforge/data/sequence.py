@@ -11,7 +11,11 @@ __all__ = ["Sequence", "MODALITY_DTYPES"]
 #: Expected dtype per known modality (others are free-form).
 #: sil uint8 [T,H,W]; pose float32 [T,17,3] (x, y, confidence; COCO-17); heatmap float16/uint8 [T,K,h,w];
 #: skeleton_map uint8 [T,2,H,W]; rgb uint8 [T,H,W,3]; depth float16/uint16 [T,H,W]; joints3d float32 [T,J,3];
-#: ratio float32 [T] (width / height of each frame's person box before the crop was resized; RGB models).
+#: ratio float32 [T] (width / height of each frame's person box before the crop was resized; RGB models);
+#: points float32 [T, N_t, 3|4] (ragged: a LiDAR point cloud per frame, x y z [intensity] in metres, stored as
+#: :class:`~gaitforge.data.ragged.RaggedFrames`); depth_rgb uint8 [T,H,W,3] (range images colour-mapped as
+#: SUSTech1K releases them); parsing uint8 [T,H,W] (Gait3D-Parsing labels 0..11); smpl float32 [T,85]
+#: (Gait3D: 3 camera, 72 pose, 10 shape).
 MODALITY_DTYPES: dict[str, tuple[np.dtype, ...]] = {
     "sil": (np.dtype(np.uint8),),
     "pose": (np.dtype(np.float32),),
@@ -21,6 +25,10 @@ MODALITY_DTYPES: dict[str, tuple[np.dtype, ...]] = {
     "depth": (np.dtype(np.float16), np.dtype(np.uint16)),
     "joints3d": (np.dtype(np.float32),),
     "ratio": (np.dtype(np.float32),),
+    "points": (np.dtype(np.float32),),
+    "depth_rgb": (np.dtype(np.uint8),),
+    "parsing": (np.dtype(np.uint8),),
+    "smpl": (np.dtype(np.float32),),
 }
 
 

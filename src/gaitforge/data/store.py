@@ -18,6 +18,7 @@ from typing import Any, overload
 
 import numpy as np
 
+from gaitforge.data.ragged import RaggedFrames, decode_ragged_all, read_ragged_frames
 from gaitforge.data.sequence import Sequence
 from gaitforge.data.store_batch import array_extents, read_rows
 from gaitforge.data.store_codec import RAW, decode_all
@@ -194,7 +195,7 @@ class SequenceStore:
             arrays[m] = ArrayEntry(
                 ix.file_names[int(file[i])],
                 int(offset[i]),
-                length * lay.frame_nbytes,
+                -1 if lay.ragged else length * lay.frame_nbytes,  # ragged: known only from the array's header
                 lay.dtype,
                 (length, *lay.frame_shape),
                 digest_text(ix.column(f"{m}.checksum")[i].tobytes()),
@@ -316,12 +317,17 @@ class SequenceStore:
             )
         return fname, offset, lay, idx, lo, hi, length
 
-    def array(self, i: int, modality: str) -> np.ndarray:
+    def array(self, i: int, modality: str) -> np.ndarray | RaggedFrames:
         """Read-only memory-mapped view of one modality of sequence ``i`` (shape as stored, no copy); a compressed
-        array (``codec`` not ``raw``) is decoded into a new read-only array."""
+        array (``codec`` not ``raw``) is decoded into a new read-only array, a ragged one (point clouds) into a
+        new :class:`~gaitforge.data.ragged.RaggedFrames`."""
         fname, offset, length, lay = self._locate(i, modality)
         if self._reads is not None:
             self._reads.ensure([self._row(i)], modality, self._check_array)
+        if lay.ragged:
+            arr = decode_ragged_all(self._handles, fname, offset, lay, length)
+            arr.values.flags.writeable = False
+            return arr
         if lay.codec != RAW:
             arr = decode_all(self._handles, fname, offset, lay, length)
             arr.flags.writeable = False
@@ -335,8 +341,9 @@ class SequenceStore:
         names = rec.modalities if modalities is None else list(modalities)
         return Sequence(rec.subject, rec.condition, rec.view, {m: self.array(i, m) for m in names}, rec.meta)
 
-    def frames(self, i: int, modality: str, idx: np.ndarray | Iterable[int]) -> np.ndarray:
-        """Only the frames ``idx`` (any order, repeats allowed) of one modality, as a new array ``[len(idx), ...]``.
+    def frames(self, i: int, modality: str, idx: np.ndarray | Iterable[int]) -> np.ndarray | RaggedFrames:
+        """Only the frames ``idx`` (any order, repeats allowed) of one modality, as a new array ``[len(idx), ...]``
+        (a :class:`~gaitforge.data.ragged.RaggedFrames` for a ragged modality such as ``points``).
 
         Reads just those frames from the file (one ``pread`` of the span they cover when they are dense, else one
         per run of consecutive frames; no memory map), so the reading process's memory stays flat.
@@ -344,6 +351,9 @@ class SequenceStore:
         fname, offset, lay, idx, lo, hi, length = self._plan(i, modality, idx)
         if self._reads is not None:
             self._reads.ensure([self._row(i)], modality, self._check_array)
+        if lay.ragged:
+            extent = int(self._extents(modality)[self._row(i)])
+            return read_ragged_frames(self._handles, fname, offset, lay, length, idx, extent)
         extent = None if lay.codec == RAW else int(self._extents(modality)[self._row(i)])
         return read_frames(self._handles, fname, offset, lay, idx, lo=lo, hi=hi, length=length, extent=extent)
 
@@ -426,6 +436,11 @@ class SequenceStore:
             self._reads.ensure(rows, modality, self._check_array)
         counts = [len(k) for k in idx] if not isinstance(idx, np.ndarray) else [idx.shape[-1]] * len(idx)
         lay = layouts[int(codes[0])]
+        if any(layouts[c].ragged for c in set(codes.tolist())):
+            raise ValueError(
+                f"read_batch: modality {modality!r} is ragged (frames of varying size); read it with frames() per "
+                "sequence and make its frames a fixed size (gaitforge.data.points.PointsToFixed)"
+            )
         for b, code in enumerate(codes.tolist()):
             lay_b = layouts[code]
             if counts[b] != counts[0] or lay_b.dtype != lay.dtype or lay_b.frame_shape != lay.frame_shape:

@@ -37,9 +37,10 @@ def array_extents(
     """
     length = length.astype(np.int64)
     present = layout >= 0
-    fb = np.array([lay.frame_nbytes for lay in layouts] + [0], np.int64)[layout]  # layout -1 → 0
+    fb = np.array([0 if lay.ragged else lay.frame_nbytes for lay in layouts] + [0], np.int64)[layout]  # -1 → 0
     ext = np.where(present, length * fb, 0)
-    coded = np.array([lay.codec != RAW for lay in layouts] + [False])[layout] & present
+    # compressed and ragged arrays: bounded by the next array (ragged ones have no worst case of their own)
+    coded = np.array([lay.codec != RAW or lay.ragged for lay in layouts] + [False])[layout] & present
     if not coded.any():
         return ext
     scale = int(ix.file_sizes.max()) + 1
@@ -53,7 +54,8 @@ def array_extents(
     own = file.astype(np.int64) * scale + offset
     after = starts[np.minimum(np.searchsorted(starts, own, side="right"), len(starts) - 1)]
     end = np.where((after > own) & (after // scale == file), after % scale, ix.file_sizes[file])
-    worst = np.array([worst_case_nbytes(lay, 1) for lay in layouts] + [0], np.int64)[layout] * length
+    worst = np.array([2**62 if lay.ragged else worst_case_nbytes(lay, 1) for lay in layouts] + [0], np.int64)
+    worst = np.minimum(worst[layout], 2**62 // np.maximum(length, 1)) * length
     return np.where(coded, np.minimum(end - offset, worst), ext)
 
 

@@ -128,16 +128,32 @@ def column_dtypes(modalities: list[str] | dict[str, Any]) -> dict[str, str]:
 @dataclass(frozen=True)
 class Layout:
     """The per-frame part of an array's type: dtype (explicit byte order), the shape after axis 0, and how its
-    bytes are kept (``codec``, see :mod:`gaitforge.data.store_codec`; ``"raw"`` is left out of the JSON)."""
+    bytes are kept (``codec``, see :mod:`gaitforge.data.store_codec`; ``"raw"`` is left out of the JSON).
+
+    A *ragged* layout (frames of varying size, e.g. point clouds) has ``frame_shape`` ``(None, *row_shape)``,
+    ``[null, ...]`` in the JSON; its arrays are kept as :mod:`gaitforge.data.ragged` describes."""
 
     dtype: np.dtype
-    frame_shape: tuple[int, ...]
+    frame_shape: tuple[int | None, ...]
     codec: str = "raw"
 
     @property
+    def ragged(self) -> bool:
+        """Whether frames vary in size (``frame_shape[0] is None``)."""
+        return bool(self.frame_shape) and self.frame_shape[0] is None
+
+    @property
+    def row_nbytes(self) -> int:
+        """Bytes per row of a ragged frame (per frame for a fixed layout)."""
+        shape = self.frame_shape[1:] if self.ragged else self.frame_shape
+        return math.prod(shape) * self.dtype.itemsize  # type: ignore[arg-type]
+
+    @property
     def frame_nbytes(self) -> int:
-        """Bytes per frame."""
-        return math.prod(self.frame_shape) * self.dtype.itemsize
+        """Bytes per frame (a ragged layout has none: ``ValueError``)."""
+        if self.ragged:
+            raise ValueError(f"a ragged layout {self.to_json()} has no fixed frame size")
+        return math.prod(self.frame_shape) * self.dtype.itemsize  # type: ignore[arg-type]
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"dtype": self.dtype.str, "frame_shape": list(self.frame_shape)}
@@ -323,8 +339,12 @@ def _parse_layout(raw: Any, where: str, path: Path) -> Layout:
     if dtype.hasobject or dtype.fields is not None or dtype.kind not in "biuf":
         raise StoreFormatError(f"{path}: field '{where}dtype' is {dtype.str!r}; expected a plain numeric dtype")
     shape = _get(raw, "frame_shape", list, where, path)
-    if not all(_is_int(s) and s > 0 for s in shape):
-        raise StoreFormatError(f"{path}: field '{where}frame_shape' is {shape!r}; expected positive integers")
+    ragged = bool(shape) and shape[0] is None and len(shape) > 1  # [null, *row_shape]: gaitforge.data.ragged
+    if not all(_is_int(s) and s > 0 for s in (shape[1:] if ragged else shape)):
+        raise StoreFormatError(
+            f"{path}: field '{where}frame_shape' is {shape!r}; expected positive integers (a ragged layout: null "
+            "then positive integers)"
+        )
     codec = raw.get("codec", "raw") if isinstance(raw, dict) else "raw"
     if codec not in FRAME_CODECS:
         raise StoreFormatError(

@@ -242,8 +242,11 @@ class IndexReader:
                 f"{self._where(m + '.offset', bad)}: offset is {int(offset[bad[0]])}; "
                 f"expected a non-negative multiple of {ALIGN}"
             )
-        # bytes per frame known from the index: a compressed array's frame table (its frames are checked on read)
-        frame_nbytes = np.array([lay.frame_nbytes if lay.codec == "raw" else 4 for lay in lays] + [0], np.int64)
+        # bytes per frame known from the index: a compressed array's frame table, a ragged one's two tables (their
+        # frames are checked on read)
+        frame_nbytes = np.array(
+            [8 if lay.ragged else lay.frame_nbytes if lay.codec == "raw" else 4 for lay in lays] + [0], np.int64
+        )
         ends = offset + length.astype(np.int64) * frame_nbytes[layout]
         ok = [bool((mm := SHARD_NAME_RE.match(n)) and mm.group(1) == m) for n in self.file_names] + [False]
         self._check_refs(f"{m}.", file, ends, np.array(ok))

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from gaitforge.data.store_codec import RAW, coded_nbytes
+from gaitforge.data.ragged import ragged_nbytes
 from gaitforge.data.store_format import StoreFormatError, digest_text
 from gaitforge.data.store_reads import FileHandles
 
@@ -54,7 +55,12 @@ def check_array(
         StoreFormatError: the bytes do not match, naming the data file, the byte range, the field and the sequence.
     """
     try:
-        nbytes = length * layout.frame_nbytes if layout.codec == RAW else coded_nbytes(handles, fname, offset, length)
+        if layout.ragged:
+            nbytes = ragged_nbytes(handles, fname, offset, length)
+        elif layout.codec == RAW:
+            nbytes = length * layout.frame_nbytes
+        else:
+            nbytes = coded_nbytes(handles, fname, offset, length)
         got = handles.checksum(fname, nbytes, offset)
     except StoreFormatError as exc:  # a corrupted frame table sends the read past the file
         raise StoreFormatError(f"{exc} (checking field '{field}' of sequence {key!r}, row {row})") from None

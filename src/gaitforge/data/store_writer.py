@@ -32,6 +32,7 @@ from typing import IO, Any, Self
 
 import numpy as np
 
+from gaitforge.data.ragged import RaggedFrames, encode_ragged
 from gaitforge.data.sequence import Sequence
 from gaitforge.data.store_codec import RAW, check_codec, encode_frames
 from gaitforge.data.store_columns import IndexBuilder, fsync_dir
@@ -359,7 +360,17 @@ class StoreWriter:
             shard = self._shards[kind] = _Shard(self._dir / name, self._ix.file_code(name), ALIGN if kind else 1)
         return shard
 
-    def _write_array(self, name: str, arr: np.ndarray) -> tuple[int, int, Layout, bytes]:
+    def _write_array(self, name: str, arr: np.ndarray | RaggedFrames) -> tuple[int, int, Layout, bytes]:
+        if isinstance(arr, RaggedFrames):
+            values = arr.values
+            if values.dtype.byteorder == ">" or (values.dtype.byteorder == "=" and not np.little_endian):
+                values = values.astype(values.dtype.newbyteorder("<"))
+            arr = RaggedFrames(np.ascontiguousarray(values), arr.offsets)
+            codec = self._codecs.get(name, self._codec_default)
+            view = memoryview(encode_ragged(arr, codec))
+            shard = self._shard_for(name, view.nbytes)
+            offset = shard.write(view)
+            return shard.code, offset, Layout(values.dtype, (None, *arr.row_shape), codec), raw_digest(view)
         if arr.dtype.byteorder == ">" or (arr.dtype.byteorder == "=" and not np.little_endian):
             arr = arr.astype(arr.dtype.newbyteorder("<"))
         arr = np.ascontiguousarray(arr)

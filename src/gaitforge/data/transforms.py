@@ -204,6 +204,7 @@ EXTENSION_MODULES: tuple[str, ...] = (
     "gaitforge.data.sil_augment",
     "gaitforge.data.pose_transforms",
     "gaitforge.data.rgb_transforms",
+    "gaitforge.data.points",  # points_fixed (ragged point clouds → [t, P, 4])
 )
 _extensions_loaded = False
 

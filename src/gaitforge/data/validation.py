@@ -7,12 +7,21 @@ import re
 
 import numpy as np
 
+from gaitforge.data.ragged import RaggedFrames
 from gaitforge.data.sequence import MODALITY_DTYPES, Sequence
 
-__all__ = ["MODALITY_NAME_RE", "MODALITY_SHAPES", "validate_sequence"]
+__all__ = [
+    "GAIT3D_PARSING_LABELS",
+    "MODALITY_NAME_RE",
+    "MODALITY_SHAPES",
+    "RAGGED_MODALITIES",
+    "SMPL_SIZE",
+    "validate_sequence",
+]
 
-#: Expected shape per known modality, ``None`` = any size on that axis (axis 0 is always ``T``).
-MODALITY_SHAPES: dict[str, tuple[int | None, ...]] = {
+#: Expected shape per known modality, ``None`` = any size on that axis (axis 0 is always ``T``), a tuple = one of
+#: those sizes. A modality in :data:`RAGGED_MODALITIES` varies in size on axis 1 from frame to frame.
+MODALITY_SHAPES: dict[str, tuple[int | None | tuple[int, ...], ...]] = {
     "sil": (None, None, None),  # [T, H, W]
     "pose": (None, 17, 3),  # [T, 17, 3] (x, y, confidence), COCO-17
     "heatmap": (None, None, None, None),  # [T, K, h, w]
@@ -21,7 +30,21 @@ MODALITY_SHAPES: dict[str, tuple[int | None, ...]] = {
     "depth": (None, None, None),  # [T, H, W]
     "joints3d": (None, None, 3),  # [T, J, 3]
     "ratio": (None,),  # [T] person-box width / height
+    "points": (None, None, (3, 4)),  # [T, N_t, 3|4] x, y, z (metres) [, intensity]; ragged
+    "depth_rgb": (None, None, None, 3),  # [T, H, W, 3] colour-mapped range images (SUSTech1K's depths)
+    "parsing": (None, None, None),  # [T, H, W] Gait3D-Parsing labels
+    "smpl": (None, 85),  # [T, 85] Gait3D SMPL: 3 camera, 72 pose, 10 shape
 }
+#: Modalities held as :class:`~gaitforge.data.ragged.RaggedFrames` (frames of varying size, axis 1).
+RAGGED_MODALITIES = frozenset({"points"})
+#: Gait3D-Parsing's label set (Zheng et al., "Parsing is All You Need for Accurate Gait Recognition in the Wild",
+#: ACM MM 2023): label value → body part.
+GAIT3D_PARSING_LABELS: tuple[str, ...] = (
+    "background", "head", "torso", "left_arm", "right_arm", "left_hand", "right_hand", "left_leg", "right_leg",
+    "left_foot", "right_foot", "dress",
+)  # fmt: skip
+#: Values per frame of Gait3D's SMPL vectors (camera 3 + pose 72 + shape 10).
+SMPL_SIZE = 85
 
 _SHAPE_TEXT = {
     "sil": "[T, H, W]",
@@ -32,6 +55,10 @@ _SHAPE_TEXT = {
     "depth": "[T, H, W]",
     "joints3d": "[T, J, 3]",
     "ratio": "[T]",
+    "points": "[T, N_t, 3 or 4] (ragged)",
+    "depth_rgb": "[T, H, W, 3]",
+    "parsing": "[T, H, W]",
+    "smpl": f"[T, {SMPL_SIZE}] (3 camera, 72 pose, 10 shape)",
 }
 
 #: Modality names become file names, so they are restricted.
@@ -43,6 +70,40 @@ def _check_label(seq_key: str, name: str, value: object) -> None:
         raise ValueError(
             f"sequence {seq_key!r}: field {name!r} is {value!r}; expected a non-empty string without '/'"
         )
+
+
+def _check_ragged(key: str, name: str, arr: RaggedFrames) -> None:
+    """Every frame of a ragged modality has at least one row, and (floats) only finite values."""
+    empty = np.flatnonzero(arr.counts == 0)
+    if empty.size:
+        raise ValueError(
+            f"sequence {key!r}: modality {name!r} frame {int(empty[0])} is empty ({empty.size} of {len(arr)} frames "
+            "have no points); expected at least one point per frame (drop empty frames from every modality)"
+        )
+    if arr.values.dtype.kind == "f":
+        bad = ~np.isfinite(arr.values).reshape(len(arr.values), -1).all(axis=1)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            frame = int(np.searchsorted(arr.offsets, row, side="right")) - 1
+            raise ValueError(
+                f"sequence {key!r}: modality {name!r} frame {frame} row {row - int(arr.offsets[frame])} is not finite "
+                f"({int(bad.sum())} rows with NaN or inf); expected finite coordinates"
+            )
+
+
+def _check_values(key: str, modalities: dict) -> None:
+    """Value checks of known modalities: parsing labels in Gait3D-Parsing's set, finite SMPL vectors."""
+    par = modalities.get("parsing")
+    if isinstance(par, np.ndarray) and par.size and int(par.max()) >= len(GAIT3D_PARSING_LABELS):
+        frame = int(np.flatnonzero(par.reshape(len(par), -1).max(axis=1) >= len(GAIT3D_PARSING_LABELS))[0])
+        raise ValueError(
+            f"sequence {key!r}: modality 'parsing' frame {frame} has label {int(par[frame].max())}; expected "
+            f"Gait3D-Parsing labels 0..{len(GAIT3D_PARSING_LABELS) - 1}"
+        )
+    smpl = modalities.get("smpl")
+    if isinstance(smpl, np.ndarray) and smpl.dtype.kind == "f" and not np.isfinite(smpl).all():
+        frame = int(np.flatnonzero(~np.isfinite(smpl.reshape(len(smpl), -1)).all(axis=1))[0])
+        raise ValueError(f"sequence {key!r}: modality 'smpl' frame {frame} is not finite; expected finite values")
 
 
 def validate_sequence(seq: Sequence, min_length: int = 1) -> None:
@@ -66,7 +127,15 @@ def validate_sequence(seq: Sequence, min_length: int = 1) -> None:
             raise ValueError(
                 f"sequence {key!r}: modality name {name!r} is invalid; expected lowercase letters, digits, '_'"
             )
-        if not isinstance(arr, np.ndarray):
+        if name in RAGGED_MODALITIES or isinstance(arr, RaggedFrames):
+            if not isinstance(arr, RaggedFrames) or name not in RAGGED_MODALITIES:
+                raise ValueError(
+                    f"sequence {key!r}: modality {name!r} is a {type(arr).__name__}; expected "
+                    f"{'gaitforge.data.ragged.RaggedFrames' if name in RAGGED_MODALITIES else 'a numpy array'}"
+                    f"{'' if name in RAGGED_MODALITIES else f' (ragged modalities: {sorted(RAGGED_MODALITIES)})'}"
+                )
+            _check_ragged(key, name, arr)
+        elif not isinstance(arr, np.ndarray):
             raise ValueError(  # noqa: TRY004 - one exception type for every invalid sequence
                 f"sequence {key!r}: modality {name!r} is a {type(arr).__name__}; expected a numpy array"
             )
@@ -92,7 +161,9 @@ def validate_sequence(seq: Sequence, min_length: int = 1) -> None:
                 )
         if name in MODALITY_SHAPES:
             spec = MODALITY_SHAPES[name]
-            ok = arr.ndim == len(spec) and all(s is None or s == d for s, d in zip(spec, arr.shape))
+            ok = arr.ndim == len(spec) and all(
+                s is None or (d in s if isinstance(s, tuple) else s == d) for s, d in zip(spec, arr.shape)
+            )
             if not ok:
                 raise ValueError(
                     f"sequence {key!r}: modality {name!r} has shape {tuple(arr.shape)}; expected {_SHAPE_TEXT[name]}"
@@ -104,6 +175,7 @@ def validate_sequence(seq: Sequence, min_length: int = 1) -> None:
                 f"sequence {key!r}: modality {name!r} has {arr.shape[0]} frames but {first!r} has {length}; "
                 "expected the same frame count in every modality"
             )
+    _check_values(key, seq.modalities)
     rgb, sil = seq.modalities.get("rgb"), seq.modalities.get("sil")
     if rgb is not None and sil is not None and rgb.shape[1:3] != sil.shape[1:3]:
         raise ValueError(

@@ -1,0 +1,116 @@
+"""Point clouds for the models: ragged frames to a fixed number of points, and LidarGait++'s normalisation.
+
+A store keeps each frame's point cloud at its own size (:class:`~gaitforge.data.ragged.RaggedFrames`); a batch
+needs ``[n, s, P, C]``. :func:`fixed_points` samples every frame to ``P`` points (without replacement when it has
+at least ``P``, else all of its points plus ones drawn again), and :func:`normalize_points` is the peer's
+``PointCloudsTransform(xyz_only, scale_aware)`` as LidarGait++ (Shen et al., "LidarGait: Benchmarking 3D Gait
+Recognition with Point Clouds", CVPR 2023, and its ++ follow-up in OpenGait) is evaluated: per frame, the height of
+every point above the frame's lowest one (metres), then ``x, y, z`` centred on the frame's mean and divided by the
+largest point norm, output ``[x, y, z, height]``. :class:`PointsToFixed` does both as a dataset transform
+(``{"name": "points_fixed", "num_points": 1024}``), so :func:`~gaitforge.data.collate.collate_samples` stacks
+``[n, s, 1024, 4]``, the input layout of the ``LidarGaitPlusPlus`` fixture.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gaitforge.data.ragged import RaggedFrames
+from gaitforge.data.transforms import TRANSFORMS
+
+__all__ = ["PointsToFixed", "fixed_points", "normalize_points"]
+
+
+def fixed_points(frames: RaggedFrames, num_points: int, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Every frame sampled to ``num_points`` points: ``[T, N_t, C]`` ragged → ``[T, num_points, C]``.
+
+    A frame with at least ``num_points`` points gives a random subset of them (no repeats), in their stored
+    order; a smaller frame gives all its points and then ``num_points - N_t`` of them drawn again at random (the
+    model sees no padding value). Without ``rng`` the choice is deterministic: evenly spaced points.
+
+    Raises:
+        ValueError: a frame without points (nothing to sample).
+    """
+    if num_points < 1:
+        raise ValueError(f"fixed_points: num_points is {num_points}; expected >= 1")
+    counts = frames.counts
+    empty = np.flatnonzero(counts == 0)
+    if empty.size:
+        raise ValueError(f"fixed_points: frame {int(empty[0])} has no points; expected at least one per frame")
+    out = np.empty((len(frames), num_points, *frames.row_shape), frames.dtype)
+    for k in range(len(frames)):
+        pts, n = frames.frame(k), int(counts[k])
+        if n >= num_points:
+            if rng is None:
+                pick = np.linspace(0, n - 1, num_points).round().astype(np.int64)
+            else:
+                pick = np.sort(rng.choice(n, num_points, replace=False))
+        else:
+            extra = np.arange(num_points - n) % n if rng is None else rng.integers(0, n, num_points - n)
+            pick = np.concatenate([np.arange(n), extra])
+        out[k] = pts[pick]
+    return out
+
+
+def normalize_points(points: np.ndarray, xyz_only: bool = True, scale_aware: bool = True) -> np.ndarray:
+    """LidarGait++'s per-frame normalisation of ``[..., P, C]`` points (``C >= 3``: x, y, z first), float32.
+
+    Computed in float64: ``height = z - min(z)`` per frame; ``xyz`` centred on the frame mean and divided by the
+    frame's largest point norm (a frame of one repeated point stays at the origin).
+
+    Args:
+        points: ``[..., P, C]``, metres.
+        xyz_only: Drop channels after ``z`` (intensity).
+        scale_aware: Append the height channel.
+
+    Returns:
+        float32 ``[..., P, 3 + (C - 3 if not xyz_only) + (1 if scale_aware)]``; ``[..., P, 4]`` by default.
+    """
+    x = np.asarray(points, np.float64)
+    if x.ndim < 2 or x.shape[-1] < 3:
+        raise ValueError(f"normalize_points: points have shape {x.shape}; expected [..., P, C] with C >= 3")
+    xyz = x[..., :3] - x[..., :3].mean(axis=-2, keepdims=True)
+    norm = np.sqrt((xyz**2).sum(axis=-1)).max(axis=-1, keepdims=True)[..., None]
+    xyz = xyz / np.where(norm > 0, norm, 1.0)
+    parts = [xyz] if xyz_only else [xyz, x[..., 3:]]
+    if scale_aware:
+        parts.append(x[..., 2:3] - x[..., 2:3].min(axis=-2, keepdims=True))
+    return np.concatenate(parts, axis=-1).astype(np.float32)
+
+
+@TRANSFORMS.register("points_fixed")
+class PointsToFixed:
+    """Dataset transform of a ragged ``points`` modality: ``num_points`` per frame, then (``normalize``) LidarGait++'s
+    normalisation; ``[t, N_t, C]`` ragged → float32 ``[t, num_points, 4]`` (default).
+
+    Random picks come from the ``rng`` the dataset passes (seeded per sample, so the same for any worker count);
+    ``train=False`` picks evenly spaced points (evaluation, reproducible without an ``rng``).
+
+    Args:
+        num_points: Points per frame (LidarGait++: 1024).
+        normalize: Apply :func:`normalize_points` (otherwise the sampled points as stored, float32).
+        xyz_only, scale_aware: As in :func:`normalize_points`.
+        train: Random picks (else deterministic).
+    """
+
+    def __init__(
+        self,
+        num_points: int = 1024,
+        normalize: bool = True,
+        xyz_only: bool = True,
+        scale_aware: bool = True,
+        train: bool = True,
+    ) -> None:
+        self.num_points, self.normalize = int(num_points), normalize
+        self.xyz_only, self.scale_aware, self.train = xyz_only, scale_aware, train
+
+    def __call__(self, x: RaggedFrames | np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        if not isinstance(x, RaggedFrames):
+            x = np.asarray(x)
+            if x.ndim != 3:
+                raise ValueError(f"points_fixed: input has shape {x.shape}; expected ragged [t, N_t, C] or [t, P, C]")
+            x = RaggedFrames(x.reshape(-1, x.shape[-1]), np.arange(len(x) + 1) * x.shape[1])
+        fixed = fixed_points(x, self.num_points, rng if self.train else None)
+        if not self.normalize:
+            return fixed.astype(np.float32, copy=False)
+        return normalize_points(fixed, self.xyz_only, self.scale_aware)
