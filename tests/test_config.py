@@ -81,8 +81,10 @@ def test_every_shipped_config_loads_and_builds_its_pipeline() -> None:
     assert files, "configs/ has no YAML files"
     for f in files:
         cfg = load_config(f)
-        build_transform(cfg.data.transforms, where=f"{f.name}: data.transforms")
-        build_transform(cfg.data.test_transforms, where=f"{f.name}: data.test_transforms")
+        for field_name in ("transforms", "test_transforms"):  # one list, or modality -> list
+            spec = getattr(cfg.data, field_name)
+            for key, steps in spec.items() if isinstance(spec, dict) else [("", spec)]:
+                build_transform(steps, where=f"{f.name}: data.{field_name}{'.' + key if key else ''}")
         frame_sampler(cfg.data.train_frames)
         frame_sampler(cfg.data.test_frames)
         lr_factor(cfg.scheduler, 0, cfg.train.iterations)

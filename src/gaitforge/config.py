@@ -81,8 +81,13 @@ class DataConfig:
     k: int = 4  # sequences per subject
     train_frames: FrameConfig = field(default_factory=FrameConfig)
     test_frames: FrameConfig = field(default_factory=lambda: FrameConfig(mode="all_ordered"))
-    transforms: list[dict[str, Any]] = field(default_factory=lambda: [{"name": "sil_cut"}])
-    test_transforms: list[dict[str, Any]] = field(default_factory=lambda: [{"name": "sil_cut"}])
+    # one list of steps for every modality, or modality -> list (modalities not named are left as stored)
+    transforms: list[dict[str, Any]] | dict[str, list[dict[str, Any]]] = field(
+        default_factory=lambda: [{"name": "sil_cut"}]
+    )
+    test_transforms: list[dict[str, Any]] | dict[str, list[dict[str, Any]]] = field(
+        default_factory=lambda: [{"name": "sil_cut"}]
+    )
     num_workers: int = 2
     synth: SynthConfig = field(default_factory=SynthConfig)
     verify_reads: bool = True  # check each array's checksum on its first read (docs/store.md: cost measured)

@@ -8,6 +8,7 @@ from gaitforge.losses.triplet import TripletLoss, part_euclidean_distances
 
 LOSSES.register("supcon", "gaitforge.losses.supcon:SupConLoss")
 LOSSES.register("bce", "gaitforge.losses.bce:SegmentationBCELoss")
+LOSSES.register("aux", "gaitforge.losses.aux:AuxiliaryLoss")
 
 __all__ = [
     "LOSSES",

@@ -192,6 +192,8 @@ class BigGait(GaitModel):
     """
 
     mixes_packed_frames = False
+    #: Outputs that exist in training mode only (the peer's auxiliary losses).
+    training_outputs = ("shape_connect", "shape_mse", "part_connect", "part_diversity", "aux_loss")
 
     def __init__(
         self,
