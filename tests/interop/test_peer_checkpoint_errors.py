@@ -114,7 +114,7 @@ def test_shape_mismatch_names_the_key_and_both_shapes(tmp_path: Path) -> None:
         (lambda c: c["model_cfg"]["backbone_cfg"].update(type="ResNet50"), r"model_cfg\.backbone_cfg\.type: expected"),
         (
             lambda c: c["evaluator_cfg"].update(transform=[{"type": "PointCloudsTransform"}]),
-            r"evaluator_cfg\.transform\[0\]\.type: test-time transform 'PointCloudsTransform' has no gaitforge counterpart",
+            r"evaluator_cfg\.transform\[0\]\.type: test-time transform 'PointCloudsTransform' has no gaitforge",
         ),
         (
             lambda c: c["evaluator_cfg"].update(transform=GG2_TF),
