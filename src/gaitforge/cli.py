@@ -17,6 +17,7 @@ __all__ = ["main", "build_parser", "COMMAND_MODULES"]
 # parsers there with ``set_defaults(func=...)``, and imports its heavy dependencies inside the handlers only.
 COMMAND_MODULES: tuple[str, ...] = (
     "gaitforge.data.cli",  # store info|verify|recode
+    "gaitforge.io.cli",  # import sustech1k|gait3d|depth-png
     "gaitforge.interop.cli",  # convert opengait-config
     "gaitforge.preprocess.cli",  # preprocess video
     "gaitforge.retrieval.cli",  # enroll, identify

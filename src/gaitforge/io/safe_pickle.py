@@ -29,6 +29,7 @@ __all__ = [
     "RefusedPickleError",
     "RestrictedUnpickler",
     "load_numpy_pickle",
+    "load_numpy_pickle_list",
 ]
 
 #: Largest array (in bytes) a pickle may ask for; one sequence's silhouettes are a few MB.
@@ -154,3 +155,55 @@ def load_numpy_pickle(path: str | Path, max_bytes: int = DEFAULT_MAX_ARRAY_BYTES
     if obj.dtype.hasobject or obj.dtype.kind not in "biuf":
         raise RefusedPickleError(f"{path}: array has dtype {obj.dtype}; expected a plain numeric dtype")
     return obj
+
+
+class _TotalBoundedUnpickler(RestrictedUnpickler):
+    """:class:`RestrictedUnpickler` that also bounds the sum of every array's bytes (a list of many arrays)."""
+
+    def __init__(self, file: io.BufferedIOBase, source: str, max_bytes: int, max_total: int) -> None:
+        super().__init__(file, source, max_bytes)
+        self.max_total, self.total = int(max_total), 0
+
+    def _bounded(self, shape: Any, dtype: Any) -> None:
+        super()._bounded(shape, dtype)
+        dims = (shape,) if isinstance(shape, int) else shape
+        self.total += math.prod(operator.index(d) for d in dims) * np.dtype(dtype).itemsize
+        if self.total > self.max_total:
+            raise RefusedPickleError(
+                f"{self.source}: its arrays together exceed {self.max_total} bytes (max_total); refused before "
+                "allocating more"
+            )
+
+
+def load_numpy_pickle_list(
+    path: str | Path, max_bytes: int = DEFAULT_MAX_ARRAY_BYTES, max_total: int = DEFAULT_MAX_ARRAY_BYTES
+) -> list[np.ndarray]:
+    """Load a pickled list (or tuple) of numeric numpy arrays safely, e.g. SUSTech1K's per-sequence point clouds
+    (one ``[N_t, 3]`` array per frame). A pickle holding one array gives a one-element list.
+
+    Args:
+        path: ``.pkl`` file.
+        max_bytes: Largest single array the pickle may ask for.
+        max_total: Largest sum of its arrays' bytes (checked as each is declared, before allocating it).
+
+    Raises:
+        RefusedPickleError: a refused global, arrays over the bounds, or an item that is not a numeric array
+            (naming the file and the item).
+        pickle.UnpicklingError: a damaged file (message names the file).
+    """
+    path = Path(path)
+    with open(path, "rb") as f:
+        try:
+            obj = _TotalBoundedUnpickler(f, str(path), max_bytes, max_total).load()
+        except RefusedPickleError:
+            raise
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
+            raise pickle.UnpicklingError(f"{path}: not a readable numpy pickle: {exc}") from exc
+    items = [obj] if isinstance(obj, np.ndarray) else obj
+    if not isinstance(items, (list, tuple)):
+        raise RefusedPickleError(f"{path}: holds a {type(obj).__name__}; expected a list of numpy arrays")
+    for k, item in enumerate(items):
+        if not isinstance(item, np.ndarray) or item.dtype.hasobject or item.dtype.kind not in "biuf":
+            what = f"dtype {item.dtype}" if isinstance(item, np.ndarray) else f"a {type(item).__name__}"
+            raise RefusedPickleError(f"{path}: item {k} is {what}; expected a numeric numpy array")
+    return list(items)
