@@ -6,6 +6,10 @@ ONNX export, are the fixture's (``1e-4 · max(1, max|expected|)``, the fixture R
 Inputs go in as a user's would: silhouettes and skeleton maps as uint8 64×64 frames (the fixture's 64×44 inputs
 with the 10 px side bands the peer's ``BaseSilCuttingTransform`` cuts put back), poses as raw COCO-17 keypoints,
 so the recorded test-time transform is exercised too. Two sequences of the fixture's fixed case are used.
+
+Families added later, whose inputs the Recognizer does not read (RGB, depth, parsing, SMPL, diffusion features)
+or whose export is covered by tests/export, are checked through the converted run's model as ``gaitforge eval``
+loads it (``load_trained_model``), fed the fixture's model inputs (already transformed) the peer's way.
 """
 
 from __future__ import annotations
@@ -153,6 +157,41 @@ def _round_trip(fixtures_dir: Path, tmp_path: Path, name: str, kind: str) -> Non
     onnx = tmp_path / "model.onnx"
     export_checkpoint(tmp_path / "run", onnx, frames=next(iter(stacked.values())).shape[1], check=False)
     _close(OnnxEmbedder(onnx, threads=1)(stacked), expected, f"{name} via ONNX")
+
+
+#: Later families: the converted run's model against the fixture (``eval``'s path); the largest are slow.
+RUN_MODEL = ["ScoNet", "GaitEdge", "LidarGait"]
+RUN_MODEL_HEAVY = ["MultiGaitpp", "DenoisingGait", "SMPLGait", "ParsingGait"]
+
+
+def _run_model_check(fixtures_dir: Path, tmp_path: Path, name: str) -> None:
+    from gaitforge.engine.evaluate import load_trained_model
+    from gaitforge.interop.opengait import run_opengait_style
+
+    torch.set_num_threads(1)
+    meta, arrays = _meta(fixtures_dir, name)
+    ckpt, config = write_peer_files(meta, tmp_path)
+    convert_peer_checkpoint(ckpt, config, tmp_path / "run")
+    model, _, _ = load_trained_model(tmp_path / "run")
+    case = meta["cases"]["fixed"]
+    ipts = [torch.from_numpy(arrays[i["npz_key"]][:N]) for i in case["ipts"]]
+    with torch.no_grad():
+        typs = case.get("typs")
+        out = run_opengait_style(model.eval(), ipts, None, torch.tensor(case["labs"][:N]), typs=typs and typs[:N])
+    _close(out["inference_feat/embeddings"].numpy(), _expected(meta, arrays), f"{name} via the converted run")
+
+
+@pytest.mark.parametrize("name", RUN_MODEL)
+def test_converted_run_model_gives_the_fixture_embeddings(fixtures_dir: Path, tmp_path: Path, name: str) -> None:
+    _run_model_check(fixtures_dir, tmp_path, name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", RUN_MODEL_HEAVY)
+def test_converted_run_model_gives_the_fixture_embeddings_large_models(
+    fixtures_dir: Path, tmp_path: Path, name: str
+) -> None:
+    _run_model_check(fixtures_dir, tmp_path, name)
 
 
 @pytest.mark.parametrize(("name", "kind"), FAMILIES.items(), ids=list(FAMILIES))
