@@ -15,6 +15,7 @@ from gaitforge.data.sequence import Sequence
 from gaitforge.data.store import StoreWriter
 from gaitforge.engine.checkpoint import latest_checkpoint, load_checkpoint
 from gaitforge.engine.trainer import train
+from gaitforge.export.checkpoint import export_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +80,11 @@ def test_gaitedge_trains_with_its_segmentation_loss(rgb_store: Path, tmp_path: P
     assert all(np.isfinite(x["train/loss"]) and x["train/bce/loss"] > 0 for x in lines)
     weights = load_checkpoint(latest_checkpoint(tmp_path / "run" / "checkpoints"))["model"]
     assert "Backbone.Conv_1x1.weight" in weights and "Head1.fc_bin" in weights
+    # the run exports: input shapes from the store and the per-modality test transforms, checked against PyTorch
+    report = export_checkpoint(tmp_path / "run", tmp_path / "gaitedge.onnx")
+    shapes = [(s.name, s.frame_shape) for s in report.inputs]
+    assert shapes == [("rgb", (3, 32, 16)), ("sil", (32, 16)), ("ratio", (1,))]
+    assert report.max_abs_diff is not None and report.max_abs_diff < 1e-4
 
 
 def test_biggait_trains_with_its_auxiliary_losses(rgb_store: Path, tmp_path: Path) -> None:

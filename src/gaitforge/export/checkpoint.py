@@ -41,7 +41,7 @@ def frame_shapes_from_config(cfg: Any, modalities: Sequence[str]) -> dict[str, t
     spec = cfg.data.test_transforms
     out: dict[str, tuple[int, ...]] = {}
     for name in modalities:
-        raw = stored.get(name) or RAW_FRAME_SHAPES.get(name)
+        raw = stored[name] if name in stored else RAW_FRAME_SHAPES.get(name)
         if raw is None:
             raise ValueError(
                 f"input {name!r}: cannot tell its per-frame shape from the run; give it (--input-shape {name}=...)"
@@ -51,7 +51,7 @@ def frame_shapes_from_config(cfg: Any, modalities: Sequence[str]) -> dict[str, t
         frame = np.zeros((1, *raw), dtype=np.uint8)
         if transform is not None:
             frame = transform(frame, np.random.default_rng(0))
-        out[name] = tuple(int(v) for v in frame.shape[1:])
+        out[name] = tuple(int(v) for v in frame.shape[1:]) or (1,)  # a per-frame scalar (ratio): [B, T, 1]
     return out
 
 
