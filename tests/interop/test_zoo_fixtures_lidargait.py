@@ -4,6 +4,7 @@ zoo_parity.py), the point transform against the fixture's raw points, and bad po
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -38,9 +39,8 @@ def test_peer_baseline_on_three_channels_is_lidargait(fixtures_dir: Path) -> Non
 def test_fps_start_points_are_the_reference_draws(fixtures_dir: Path) -> None:
     """The peer draws FPS starts with torch.randint from the global generator (seeded 0 before each call)."""
     arrays = np.load(fixtures_dir / "models" / "LidarGaitPlusPlus.npz")
-    model = build_model(__import__("json").loads((fixtures_dir / "models" / "LidarGaitPlusPlus.json").read_text())[
-        "model_cfg"
-    ]).eval()
+    meta = json.loads((fixtures_dir / "models" / "LidarGaitPlusPlus.json").read_text())
+    model = build_model(meta["model_cfg"]).eval()
     assert model.fps_start == "random"
     torch.manual_seed(0)
     draws = [model._start(30, n, torch.device("cpu")) for n in (1024, 512, 256)]
