@@ -215,3 +215,19 @@ def test_dataset_and_collate_give_lidargait_plus_plus_input(tmp_path: Path) -> N
     raw = GaitDataset(store, modalities=("points",), frame_sampler=sampler)
     with pytest.raises(ValueError, match="'points' is ragged.*points_fixed"):
         collate_samples(raw.__getitems__([0, 1]))
+
+
+def test_parts_with_different_point_codecs_merge(tmp_path: Path) -> None:
+    from gaitforge.data.store_merge import merge_parts, part_path
+
+    seqs = _sequences(4)
+    for k, codec in enumerate(("raw", "lz4")):
+        with StoreWriter(part_path(tmp_path / "m", k), codec={"points": codec}) as w:
+            for seq in seqs[2 * k : 2 * k + 2]:
+                w.add(seq)
+    merge_parts(tmp_path / "m")
+    store = SequenceStore(tmp_path / "m")
+    store.verify()
+    assert [lay.codec for lay in store._index.modalities["points"]] == ["raw", "lz4"]
+    for seq in seqs:
+        assert store.array(store.index_of(seq.key), "points") == seq.modalities["points"]
