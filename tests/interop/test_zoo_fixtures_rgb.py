@@ -107,6 +107,4 @@ def test_gaitedge_batched_call_equals_per_sequence(fixtures_dir: Path) -> None:
     with torch.no_grad():
         batched = run_opengait_style(model, ipts, None, labs)["inference_feat/embeddings"]
         single = [run_opengait_style(model, [t[i : i + 1] for t in ipts], None, labs[i : i + 1]) for i in range(2)]
-    torch.testing.assert_close(
-        batched, torch.cat([s["inference_feat/embeddings"] for s in single]), rtol=0, atol=1e-5
-    )
+    torch.testing.assert_close(batched, torch.cat([s["inference_feat/embeddings"] for s in single]), rtol=0, atol=1e-5)

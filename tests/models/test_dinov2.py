@@ -35,7 +35,7 @@ def vits14() -> DinoVisionTransformer:
     torch.manual_seed(0)
     model = dinov2_vit("small").eval()
     with torch.no_grad():  # LayerScale gammas and norms away from their constant initial values
-        for name, p in model.named_parameters():
+        for p in model.parameters():
             if p.dim() == 1:
                 p.add_(0.1 * torch.randn_like(p))
     return model

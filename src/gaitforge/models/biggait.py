@@ -63,9 +63,7 @@ class InfoDistillation(nn.Module):
         up: Add the reconstruction head; its MSE to the input is returned in training.
     """
 
-    def __init__(
-        self, source_dim: int, target_dim: int, p: float, softmax: bool, relu: bool, up: bool = True
-    ) -> None:
+    def __init__(self, source_dim: int, target_dim: int, p: float, softmax: bool, relu: bool, up: bool = True) -> None:
         super().__init__()
         self.dropout = nn.Dropout(p=p)
         self.bn_s = _BatchNorm1d(source_dim, affine=False)
@@ -356,9 +354,7 @@ class BigGait(GaitModel):
         app, _ = _branch(self.Appearance_Branch, last4, keep)
         if self.training:
             parts = den.reshape(ns, hw, -1)
-            extras["part_connect"] = 0.01 * self._connectivity(
-                parts[..., :-1].permute(0, 2, 1).reshape(ns, -1, *size)
-            )
+            extras["part_connect"] = 0.01 * self._connectivity(parts[..., :-1].permute(0, 2, 1).reshape(ns, -1, *size))
             extras["part_diversity"] = 5.0 * self._diversity(parts)
             den, app = self._black_augment(den.reshape(n, s, -1), app.reshape(n, s, -1))
         den = den.reshape(n, s, *size, -1).permute(0, 4, 1, 2, 3)  # [n, C, s, 2S, S]

@@ -265,7 +265,11 @@ def dinov2_vit(size: str = "small", **kwargs: object) -> DinoVisionTransformer:
         raise ValueError(f"DINOv2 size: expected one of {sorted(DINOV2_SIZES)}, got {size!r}")
     spec = DINOV2_SIZES[size]
     return DinoVisionTransformer(
-        spec.embed_dim, spec.depth, spec.num_heads, ffn=spec.ffn, **kwargs  # type: ignore[arg-type]
+        spec.embed_dim,
+        spec.depth,
+        spec.num_heads,
+        ffn=spec.ffn,
+        **kwargs,  # type: ignore[arg-type]
     )
 
 

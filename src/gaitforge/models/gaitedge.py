@@ -125,9 +125,7 @@ class UNet(nn.Module):
         return self.Conv_1x1(d2)
 
 
-def trainable_edge(
-    probs: torch.Tensor, sils: torch.Tensor, kernel_size: int = 3
-) -> tuple[torch.Tensor, torch.Tensor]:
+def trainable_edge(probs: torch.Tensor, sils: torch.Tensor, kernel_size: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
     """GaitEdge's silhouette synthesis: the soft prediction on the edge band, the ground truth inside.
 
     Args:
@@ -214,9 +212,7 @@ class GaitEdge(GaitGL):
                 f"got {list(sil.shape)}"
             )
         if tuple(ratio.shape) not in ((n, s), (n, s, 1)):
-            raise ValueError(
-                f"inputs['ratio']: expected [B, T] = {[n, s]} (or [B, T, 1]), got {list(ratio.shape)}"
-            )
+            raise ValueError(f"inputs['ratio']: expected [B, T] = {[n, s]} (or [B, T, 1]), got {list(ratio.shape)}")
         return rgb.float(), sil.float(), ratio.float().reshape(n, s)
 
     def forward(self, batch: Batch) -> ModelOutput:
