@@ -123,14 +123,20 @@ def _frames(n: int, t: int, frame_shape: tuple[int, ...], seed: int = 0) -> torc
 #: ``[n, t, ...]`` (so that packed and per-sequence inputs stay consistent): modality → function.
 COMPANIONS = {
     "smpl": lambda x: x.flatten(2)[..., :85] * 2 - 1,  # SMPL-style vectors [n, t, 85] (SMPLGait)
-    "sil": lambda x: x[:, :, 0],  # the first channel of RGB / diffusion features as {0,1} silhouettes
-    "ratio": lambda x: 0.35 + 0.3 * x.flatten(2).mean(-1),  # bounding-box width / height [n, t] (RGB models)
 }
+#: Companions of the RGB-family models (first modality ``rgb`` or ``diffusion_feature``) only: other models read
+#: ``sil`` as a stream of their own or stacked into their first input (SkeletonGait++).
+RGB_COMPANIONS = {
+    "sil": lambda x: x[:, :, 0],  # the first channel of RGB / diffusion features as {0,1} silhouettes
+    "ratio": lambda x: 0.35 + 0.3 * x.flatten(2).mean(-1),  # bounding-box width / height [n, t]
+}
+RGB_FAMILY = ("rgb", "diffusion_feature")
 
 
 def _inputs(model: GaitModel, x: torch.Tensor) -> dict[str, torch.Tensor]:
     first, *others = model.input_modalities
-    return {first: x, **{m: COMPANIONS[m](x) for m in others if m in COMPANIONS}}
+    companions = {**COMPANIONS, **(RGB_COMPANIONS if first in RGB_FAMILY else {})}
+    return {first: x, **{m: companions[m](x) for m in others if m in companions}}
 
 
 def _embed(model: GaitModel, x: torch.Tensor, seq_lens: torch.Tensor | None = None) -> torch.Tensor:

@@ -13,7 +13,7 @@ import torch
 from gaitforge.config import load_config
 from gaitforge.data.batch import Batch
 from gaitforge.models import GaitModel, create_model
-from tests.models.test_all_models import COMPANIONS
+from tests.models.test_all_models import RGB_COMPANIONS
 
 CONFIG_ROOT = Path(__file__).resolve().parents[2] / "configs"
 FILES = sorted(CONFIG_ROOT.rglob("*.yaml"))
@@ -64,7 +64,7 @@ def test_config_builds_and_runs_its_model(path: Path) -> None:
         x = torch.rand((1, 3, h, w) if channels == 1 else (1, 3, channels, h, w))
     inputs = {first: x}
     if first in CHANNELS:  # RGB-family models also read silhouettes / box ratios, derived frame by frame
-        inputs.update({m: COMPANIONS[m](x) for m in model.input_modalities[1:] if m in COMPANIONS})
+        inputs.update({m: RGB_COMPANIONS[m](x) for m in model.input_modalities[1:] if m in RGB_COMPANIONS})
     batch = Batch(inputs=inputs, labels=torch.zeros(1, dtype=torch.long))
     model.eval()
     with torch.no_grad():
