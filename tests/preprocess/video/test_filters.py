@@ -75,3 +75,15 @@ def test_a_person_standing_still_with_jittery_boxes_is_stationary() -> None:
     cx = 320.0 + rng.normal(0, 1.0, n)
     boxes = np.stack([cx - 0.2 * h, foot - h, cx + 0.2 * h, foot], 1).astype(np.float32)
     assert check_track(np.arange(n), boxes, FPS, RULES, frame_height=480)[0] == "stationary"
+
+
+def test_a_small_far_person_standing_still_is_not_made_to_walk_by_the_depth_term() -> None:
+    rng = np.random.default_rng(1)
+    n = 80
+    h = 40.0 * np.exp(rng.normal(0, 0.05, n))  # 40 px tall in an 854 px frame: distance factor about 21
+    foot = 200.0 + rng.normal(0, 0.5, n)
+    cx = 100.0 + rng.normal(0, 0.5, n)
+    boxes = np.stack([cx - 0.2 * h, foot - h, cx + 0.2 * h, foot], 1).astype(np.float32)
+    speed, _ = track_motion(np.arange(n), boxes, FPS, frame_height=854)
+    assert check_track(np.arange(n), boxes, FPS, RULES, frame_height=854)[0] in ("stationary", "too_slow")
+    assert np.median(speed) < RULES.min_speed

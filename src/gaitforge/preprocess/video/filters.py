@@ -80,16 +80,23 @@ def track_motion(
 
 def _depth_speed(t: np.ndarray, log_h: np.ndarray, distance: np.ndarray, window_s: float = 1.0) -> np.ndarray:
     """Speed in depth (body heights per second) per frame: the slope of ``log_h`` over ``t ± window_s`` (least
-    squares) times the distance in body heights."""
+    squares) times the distance in body heights; a slope within two standard errors of zero (box jitter, which
+    the distance factor would amplify for small, far people) counts as none."""
     out = np.zeros(len(t))
     for i in range(len(t)):
         near = np.abs(t - t[i]) <= window_s
-        if near.sum() < 3:
+        n = int(near.sum())
+        if n < 4:
             continue
         tt = t[near] - t[near].mean()
         var = float(np.sum(tt * tt))
-        if var > 0:
-            out[i] = abs(float(np.sum(tt * (log_h[near] - log_h[near].mean())) / var)) * float(distance[i])
+        if var <= 0:
+            continue
+        y = log_h[near] - log_h[near].mean()
+        slope = float(np.sum(tt * y)) / var
+        se = np.sqrt(float(np.sum((y - slope * tt) ** 2)) / (n - 2) / var)
+        if abs(slope) > 2 * se:
+            out[i] = abs(slope) * float(distance[i])
     return out
 
 
