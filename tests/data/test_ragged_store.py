@@ -231,3 +231,18 @@ def test_parts_with_different_point_codecs_merge(tmp_path: Path) -> None:
     assert [lay.codec for lay in store._index.modalities["points"]] == ["raw", "lz4"]
     for seq in seqs:
         assert store.array(store.index_of(seq.key), "points") == seq.modalities["points"]
+
+
+def test_a_corrupted_row_table_is_named_not_allocated(tmp_path: Path) -> None:
+    seqs = _sequences(1)
+    with StoreWriter(tmp_path / "s", codec={"points": "lz4"}) as w:
+        w.add(seqs[0])
+    store = SequenceStore(tmp_path / "s", verify_reads=False)
+    entry = store.record(0).arrays["points"]
+    path = tmp_path / "s" / entry.file
+    data = bytearray(path.read_bytes())
+    t = len(seqs[0].modalities["points"])
+    data[entry.offset + 4 * (t - 1) : entry.offset + 4 * t] = (2**32 - 1).to_bytes(4, "little")  # last row count
+    path.write_bytes(bytes(data))
+    with pytest.raises(StoreFormatError, match=r"points\.00000\.bin: the row table of the lz4 ragged array at byte 0"):
+        SequenceStore(tmp_path / "s", verify_reads=False).frames(0, "points", [t - 1])

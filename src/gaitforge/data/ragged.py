@@ -225,6 +225,16 @@ def read_ragged_frames(
     row_shape = tuple(layout.frame_shape[1:])
     row_nbytes = layout.dtype.itemsize * int(np.prod(row_shape, dtype=np.int64))
     rows, ends = ragged_header(handles, fname, offset, length, extent)
+    raw = layout.codec == RAW
+    # the row table must agree with the stored bytes (raw: exactly; LZ4 expands a block at most 255-fold), so a
+    # corrupted table cannot make the reader allocate more than the array could hold
+    decoded = rows * row_nbytes
+    too_many = not raw and length and decoded[-1] > 255 * ends[-1] + 16 * length
+    if (raw and not np.array_equal(decoded, ends)) or too_many:
+        raise StoreFormatError(
+            f"{handles.root / fname}: the row table of the {layout.codec} ragged array at byte {offset} gives "
+            f"{int(decoded[-1])} bytes of points for {int(ends[-1])} stored bytes (corrupt ragged array)"
+        )
     data = offset + 2 * length * HEADER_DTYPE.itemsize
     uniq, inverse = np.unique(idx, return_inverse=True)
     starts = np.where(uniq > 0, ends[uniq - 1], 0)
@@ -237,11 +247,10 @@ def read_ragged_frames(
     breaks = np.flatnonzero(starts[1:] - stops[:-1] > _GAP) + 1
     run_lo = np.concatenate(([0], breaks)).tolist()
     run_hi = np.concatenate((breaks, [len(uniq)])).tolist()
-    raw = layout.codec == RAW
     decompress = lz4_block.decompress
     for a, b in zip(run_lo, run_hi):
         s0, s1 = int(starts[a]), int(stops[b - 1])
-        if raw and b - a == 1:
+        if raw and b - a == 1 and s1 - s0 == int(at[b] - at[a]):  # one frame whose tables agree: read in place
             handles.read_into(fname, got[at[a] : at[b]], data + s0)
             continue
         span = np.empty(s1 - s0, np.uint8)
