@@ -38,7 +38,14 @@ import torch
 
 from gaitforge.interop.opengait import PeerModelSpec, _expect, _section, peer_model_spec
 
-__all__ = ["ConversionOutcome", "PEERS", "convert_peer_checkpoint", "peer_eval_transform", "run_config_for"]
+__all__ = [
+    "ConversionOutcome",
+    "PEERS",
+    "convert_peer_checkpoint",
+    "peer_eval_transform",
+    "peer_streams",
+    "run_config_for",
+]
 
 logger = logging.getLogger(__name__)
 
