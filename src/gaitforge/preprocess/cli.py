@@ -28,6 +28,10 @@ def _pose_factory(values: list[str] | None) -> Any:
 
     if not values:
         return None
+    if values[0] == "blazepose" and len(values) == 1:
+        from gaitforge.preprocess.video.blazepose import BlazePoseKeypoints
+
+        return partial(BlazePoseKeypoints)
     if values[0] == "mediapipe" and len(values) == 1:
         from gaitforge.preprocess.pose_backends import MediaPipePose
 
@@ -36,7 +40,7 @@ def _pose_factory(values: list[str] | None) -> Any:
         from gaitforge.preprocess.pose_backends import OnnxTopDownEstimator
 
         return partial(OnnxTopDownEstimator, _onnx_spec(values, "--pose"))
-    raise ValueError(f"--pose: {' '.join(values)!r}; expected 'onnx PATH' or 'mediapipe'")
+    raise ValueError(f"--pose: {' '.join(values)!r}; expected 'onnx PATH', 'blazepose' or 'mediapipe'")
 
 
 def _cmd_video(args: argparse.Namespace) -> int:
@@ -134,7 +138,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument(
         "--pose", nargs="+", metavar="KIND",
         help="per-track keypoints (+ heatmaps): 'onnx PATH' (top-down heatmap model, e.g. a ViTPose export) or "
-        "'mediapipe' (keypoints only; needs the mediapipe extra, see docs/video.md)",
+        "'blazepose' (keypoints only; BlazePose landmark model, installed by make install) or "
+        "'mediapipe' (keypoints only; MediaPipe's solutions graph in its own venv, see docs/video.md)",
     )  # fmt: skip
     v.add_argument("--sheets", metavar="DIR", help="write a contact sheet PNG per video into DIR")
     v.add_argument("--redo", action="store_true", help="process videos already recorded as done")

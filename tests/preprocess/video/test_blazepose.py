@@ -83,16 +83,18 @@ def test_a_failed_download_is_reported(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 @pytest.fixture(scope="module")
-def walker() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One rendered walker (about 130 px tall in 320×240): frame, box [4], visible mask [H, W]."""
+def walker() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One rendered walker (about 130 px tall in 320×240): frame, box [4], visible mask [H, W], COCO-17 keypoints
+    [17, 3] (the ground truth is filled as the frame is rendered)."""
     cfg = SceneConfig(width=320, height=240, frames=1, n_people=1, seed=1, camera_distance_m=5.0, depth_range_m=(0, 0))
     frames, gt = render_scene(cfg)
-    return next(frames), gt.boxes[0, 0], gt.mask(0, 0)
+    frame = next(frames)
+    return frame, gt.boxes[0, 0], gt.mask(0, 0), gt.keypoints[0, 0]
 
 
 @needs_models
-def test_the_detector_finds_and_segments_a_walker(walker: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
-    frame, box, truth = walker
+def test_the_detector_finds_and_segments_a_walker(walker: tuple[np.ndarray, ...]) -> None:
+    frame, box, truth, _ = walker
     det = BlazePoseDetector()
     found = det(frame)
     assert len(found) == 1 and len(det.last) == 1
@@ -105,3 +107,20 @@ def test_the_detector_finds_and_segments_a_walker(walker: tuple[np.ndarray, np.n
     again = det(frame, hints=found.boxes + [3, -2, 3, -2])
     assert len(again) == 1 and box_iou(again.boxes, found.boxes)[0, 0] > 0.8
     assert len(det(np.zeros_like(frame))) == 0  # nobody in a black frame
+
+
+@needs_models
+def test_keypoints_of_a_walker_in_the_main_environment(walker: tuple[np.ndarray, ...]) -> None:
+    from gaitforge.preprocess.pose_backends import PoseBackend
+    from gaitforge.preprocess.video.blazepose import BlazePoseKeypoints
+
+    frame, box, _, truth = walker
+    est = BlazePoseKeypoints()
+    assert isinstance(est, PoseBackend)
+    kp, heatmaps = est.estimate(frame, box[None])
+    assert heatmaps is None and kp.shape == (1, 17, 3) and kp.dtype == np.float32
+    assert (truth[:, 2] > 0).all()
+    error = np.linalg.norm(kp[0, :, :2] - truth[:, :2], axis=1) / (box[3] - box[1])  # of the box height
+    assert np.median(error) < 0.05 and np.mean(error < 0.1) >= 0.8
+    nobody, _ = est.estimate(np.zeros_like(frame), box[None])
+    assert (nobody == 0).all()  # presence below the threshold: the missing-joint marker

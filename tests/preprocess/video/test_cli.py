@@ -48,7 +48,7 @@ def test_pose_option_stores_keypoints_and_heatmaps(
         assert rec.meta["pose_estimator"]
     capsys.readouterr()
     assert main([*argv, "--pose", "openpose", "x"]) == 2
-    assert "expected 'onnx PATH' or 'mediapipe'" in capsys.readouterr().err
+    assert "expected 'onnx PATH', 'blazepose' or 'mediapipe'" in capsys.readouterr().err
 
 
 def test_preprocess_video_command(

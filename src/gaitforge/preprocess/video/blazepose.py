@@ -35,6 +35,7 @@ from gaitforge.preprocess.video.segment import MaskCrop
 __all__ = [
     "MODEL_DIR_ENV",
     "BlazePoseDetector",
+    "BlazePoseKeypoints",
     "BlazePoseSegmenter",
     "PersonCrop",
     "blazepose_available",
@@ -415,6 +416,44 @@ def _person_component(fg: np.ndarray, landmarks: np.ndarray, x0: int, y0: int) -
     else:
         keep = np.bincount(labels.ravel(), minlength=n)[1:].argmax() + 1
     return np.where(labels == keep, np.uint8(255), np.uint8(0))
+
+
+class BlazePoseKeypoints:
+    """COCO-17 keypoints of given person boxes from the BlazePose landmark model on LiteRT, in the main
+    environment (a :class:`~gaitforge.preprocess.pose_backends.PoseBackend` without heatmaps; ``--pose blazepose``).
+
+    Unlike :class:`~gaitforge.preprocess.pose_backends.MediaPipePose` (MediaPipe's solutions graph, its own venv),
+    no person detector runs per crop: the landmark model gets a square crop ``crop_scale`` × each box's longer side
+    around the box centre. The 33 landmarks map to COCO-17 as there (``BLAZEPOSE_TO_COCO``); the confidence is the
+    landmark's visibility; a crop whose pose presence is below ``presence_threshold`` gives 17 joints ``(0, 0, 0)``.
+
+    Args:
+        crop_scale: Crop side over the box's longer side.
+        presence_threshold: Pose-presence probability below which the person counts as not found.
+        models: Model paths (default: the installed ones).
+    """
+
+    name = "blazepose_keypoints"
+
+    def __init__(
+        self, crop_scale: float = 1.25, presence_threshold: float = 0.5, models: dict[str, Path] | None = None
+    ) -> None:
+        self.landmarks = _Landmarks((models or blazepose_models())["landmark"])
+        self.crop_scale, self.presence_threshold = float(crop_scale), float(presence_threshold)
+
+    def estimate(self, frame_rgb: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, None]:
+        """``frame_rgb`` uint8 ``[H, W, 3]``, ``boxes`` float32 ``[N, 4]`` xyxy → keypoints float32 ``[N, 17, 3]``
+        (x, y in image pixels, confidence) and ``None`` (no heatmaps)."""
+        from gaitforge.preprocess.pose_backends.mediapipe_pose import BLAZEPOSE_TO_COCO
+
+        boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+        out = np.zeros((len(boxes), 17, 3), np.float32)
+        for i, b in enumerate(boxes):
+            side = self.crop_scale * float(max(b[2] - b[0], b[3] - b[1], 1.0))
+            p = self.landmarks(frame_rgb, float(b[0] + b[2]) / 2, float(b[1] + b[3]) / 2, side)
+            if p.presence >= self.presence_threshold:
+                out[i] = p.landmarks[list(BLAZEPOSE_TO_COCO)]
+        return out, None
 
 
 def _starts(length: int, tile: float, step: float) -> list[float]:
