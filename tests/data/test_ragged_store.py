@@ -246,3 +246,13 @@ def test_a_corrupted_row_table_is_named_not_allocated(tmp_path: Path) -> None:
     path.write_bytes(bytes(data))
     with pytest.raises(StoreFormatError, match=r"points\.00000\.bin: the row table of the lz4 ragged array at byte 0"):
         SequenceStore(tmp_path / "s", verify_reads=False).frames(0, "points", [t - 1])
+
+
+def test_depth_rgb_float_is_channel_first_over_255() -> None:
+    x = np.random.default_rng(5).integers(0, 256, (4, 8, 6, 3)).astype(np.uint8)
+    got = build_transform({"name": "depth_rgb_float"})(x)
+    assert got.shape == (4, 3, 8, 6) and got.dtype == np.float32
+    for c in range(3):
+        np.testing.assert_allclose(got[:, c], x[..., c] / 255.0, rtol=1e-6)
+    with pytest.raises(ValueError, match=r"expected \[t, H, W, 3\]"):
+        build_transform({"name": "depth_rgb_float"})(x[..., 0])

@@ -8,7 +8,9 @@ Recognition with Point Clouds", CVPR 2023, and its ++ follow-up in OpenGait) is 
 every point above the frame's lowest one (metres), then ``x, y, z`` centred on the frame's mean and divided by the
 largest point norm, output ``[x, y, z, height]``. :class:`PointsToFixed` does both as a dataset transform
 (``{"name": "points_fixed", "num_points": 1024}``), so :func:`~gaitforge.data.collate.collate_samples` stacks
-``[n, s, 1024, 4]``, the input layout of the ``LidarGaitPlusPlus`` fixture.
+``[n, s, 1024, 4]``, the input layout of the ``LidarGaitPlusPlus`` fixture. :class:`DepthRgbToFloat`
+(``{"name": "depth_rgb_float"}``) turns SUSTech1K's colour-mapped depth images (``depth_rgb``) into LidarGait's
+``[t, 3, 64, 64]`` float input.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 from gaitforge.data.ragged import RaggedFrames
 from gaitforge.data.transforms import TRANSFORMS
 
-__all__ = ["PointsToFixed", "fixed_points", "normalize_points"]
+__all__ = ["DepthRgbToFloat", "PointsToFixed", "fixed_points", "normalize_points"]
 
 
 def fixed_points(frames: RaggedFrames, num_points: int, rng: np.random.Generator | None = None) -> np.ndarray:
@@ -114,3 +116,16 @@ class PointsToFixed:
         if not self.normalize:
             return fixed.astype(np.float32, copy=False)
         return normalize_points(fixed, self.xyz_only, self.scale_aware)
+
+
+@TRANSFORMS.register("depth_rgb_float")
+class DepthRgbToFloat:
+    """SUSTech1K's colour-mapped LiDAR depth images as LidarGait reads them: uint8 ``[t, H, W, 3]`` (the store's
+    ``depth_rgb``) → float32 channel-first ``[t, 3, H, W]`` in ``[0, 1]`` (the peer's ``BaseSilTransform``: divide
+    by 255, no cutting). Deterministic."""
+
+    def __call__(self, x: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        x = np.asarray(x)
+        if x.ndim != 4 or x.shape[-1] != 3:
+            raise ValueError(f"depth_rgb_float: input has shape {x.shape}; expected [t, H, W, 3] (depth_rgb)")
+        return np.ascontiguousarray(x.transpose(0, 3, 1, 2), dtype=np.float32) / np.float32(255.0)
