@@ -13,6 +13,12 @@ from gaitforge.data.batch import Batch
 from gaitforge.data.frame_sampling import FrameSampler
 from gaitforge.data.loaders import make_train_loader
 from gaitforge.data.store import SequenceStore
+from gaitforge.engine.label_sources import (
+    PairTrainData,
+    check_condition_labels,
+    check_label_sources,
+    trains_without_identities,
+)
 
 __all__ = [
     "Partition",
@@ -65,8 +71,11 @@ def resolve_store(cfg: Config, workdir: Path | None = None, progress: bool = Tru
     if cfg.data.store:
         return Path(cfg.data.store)
     from gaitforge.synth import get_preset, make_world
+    from gaitforge.synth.extra_worlds import EXTRA_PRESETS, make_extra_world
 
     s = cfg.data.synth
+    if s.preset in EXTRA_PRESETS:  # scoliosis / unlabelled worlds (gaitforge.synth.extra_worlds)
+        return make_extra_world(s.preset, s.seed, (workdir or Path("runs")) / f"synth-seed{s.seed}", s.workers)
     world = get_preset(s.preset, seed=s.seed)
     root = (workdir or Path("runs")) / f"synth-seed{s.seed}"
     if (root / world.name / "index.json").is_file():
@@ -129,11 +138,15 @@ class TrainData:
 
 def build_train_data(cfg: Config, workdir: Path | None = None, progress: bool = True) -> TrainData:
     """Open the store, select the partition's training subjects and check there is enough to form P×K batches."""
+    check_label_sources(cfg)  # the losses' label sources fit the model: refused before a store is opened or made
     store, part = open_store(cfg, workdir, progress)
     train_subjects = set(part.train)
     indices = store.select(subjects=train_subjects)
     if not indices:
         raise ValueError(f"{part.source}: TRAIN_SET has no sequence in the store {store.root}")
+    check_condition_labels(cfg, store, indices + store.select(subjects=set(part.test)))  # diagnoses, from the index
+    if trains_without_identities(cfg):  # label-free pre-training: two views per sequence, subjects never read
+        return PairTrainData(store, indices, cfg)  # type: ignore[return-value]
     label_names = sorted(set(store.labels("subject", indices)))
     if len(label_names) < cfg.data.p:
         raise ValueError(

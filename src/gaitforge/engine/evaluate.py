@@ -102,7 +102,8 @@ def embed_sequences(
     try:
         for batch in tqdm(loader, desc="embed", unit="batch", disable=not progress, dynamic_ncols=True):
             batch = batch.to(device)
-            chunks.append(model(batch).embeddings.float().cpu().numpy())
+            # a model's eval_output names what its protocol scores (ScoNet: the diagnosis logits); default embeddings
+            chunks.append(model(batch).get(getattr(model, "eval_output", "embeddings")).float().cpu().numpy())
             labels += batch.subjects
             types += batch.conditions
             views += batch.views

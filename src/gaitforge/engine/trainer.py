@@ -42,6 +42,7 @@ from gaitforge.engine.distributed import (
     main_first,
     main_only,
 )
+from gaitforge.engine.label_sources import model_accepts
 from gaitforge.engine.logging import RunLogger
 from gaitforge.engine.optim import build_optimizer, build_scheduler
 from gaitforge.engine.periodic_eval import BEST_NAME, BestTracker, PeriodicEvaluator
@@ -49,7 +50,7 @@ from gaitforge.engine.precision import resolve_precision
 from gaitforge.engine.sync_batchnorm import convert_sync_batchnorm
 from gaitforge.engine.warm_start import apply_warm_start
 from gaitforge.losses import LossCollection, build_losses
-from gaitforge.models import create_model
+from gaitforge.models import MODELS, create_model
 from gaitforge.models.base import ModelOutput
 
 __all__ = ["TrainResult", "build_model_for", "train"]
@@ -71,7 +72,8 @@ class TrainResult:
 def build_model_for(cfg: Config, num_classes: int) -> torch.nn.Module:
     """The configured model with its classifier sized to the training identities."""
     args = dict(cfg.model.args)
-    args.setdefault("num_classes", num_classes)
+    if model_accepts(MODELS.get(cfg.model.name), "num_classes"):  # models without a classifier (GaitSSB) take none
+        args.setdefault("num_classes", num_classes)
     try:
         return create_model(cfg.model.name, **args)
     except TypeError as exc:

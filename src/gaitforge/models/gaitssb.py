@@ -123,6 +123,8 @@ class GaitSSBPretrain(_GaitSSBEncoder):
     """
 
     opengait_outputs = {"inference_feat/embeddings": "embeddings"}
+    #: Trained on two views without identity labels (gaitforge.engine.label_sources).
+    trains_without_identities = True
 
     def __init__(
         self,

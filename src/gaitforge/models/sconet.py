@@ -85,6 +85,9 @@ class ScoNet(GaitBase):
         "training_feat/softmax/labels": "diagnosis_labels",
     }
 
+    #: What evaluation scores (the Scoliosis1K protocol reads class logits ``[N, 3, P]``).
+    eval_output = "logits"
+
     def __init__(self, num_classes: int = 3, **kwargs: Any) -> None:
         super().__init__(num_classes=num_classes, **kwargs)
         self.num_classes = int(num_classes)

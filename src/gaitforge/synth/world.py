@@ -11,6 +11,7 @@ in any order, in any process, with byte-identical results.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -32,7 +33,7 @@ from gaitforge.synth.covariates import (
     coat_sleeves,
 )
 from gaitforge.synth.estimator import EstimatorOutput, joint_radii, pretreat_heatmaps, simulate_topdown
-from gaitforge.synth.kinematics import simulate_walk
+from gaitforge.synth.kinematics import Skeleton, simulate_walk
 from gaitforge.synth.parts import Sleeves, body_parts
 from gaitforge.synth.pose import coco_joints3d, estimate_pose
 from gaitforge.synth.render import add_artefacts, rasterise
@@ -43,6 +44,8 @@ __all__ = ["RawRender", "generate_sequence", "identity", "render_raw"]
 logger = logging.getLogger(__name__)
 
 _KIND_CODE = {"nm": 0, "bg": 100, "cl": 200}
+#: ``posture(body, skeleton) -> skeleton``: a change of the walk's posture (see :func:`render_raw`).
+PostureFn = Callable[[BodyShape, Skeleton], Skeleton]
 
 
 @dataclass
@@ -88,7 +91,9 @@ def identity(seed: int, subject_index: int, spread: float) -> tuple[BodyShape, G
     return body, style, coat
 
 
-def render_raw(cfg: WorldConfig, subject_index: int, condition: str, view: str) -> RawRender:
+def render_raw(
+    cfg: WorldConfig, subject_index: int, condition: str, view: str, posture: PostureFn | None = None
+) -> RawRender:
     """Render one sequence on the raw canvas (no pretreatment).
 
     Args:
@@ -96,12 +101,16 @@ def render_raw(cfg: WorldConfig, subject_index: int, condition: str, view: str) 
         subject_index: 0-based identity index (subject name ``cfg.subjects[subject_index]``).
         condition: ``nm-NN``, ``bg-NN`` or ``cl-NN``.
         view: Three-digit azimuth (``"000"`` walking towards the camera, ``"090"`` side view).
+        posture: Mannequin world only: ``posture(body, skeleton) -> skeleton`` reshapes the walk before the body
+            is built on it (e.g. :mod:`gaitforge.synth.scoliosis`'s spinal curvature).
 
     Raises:
         ValueError: Index out of range or a malformed condition/view.
     """
     _check(cfg, subject_index, condition, view)
     if cfg.realism is not None:
+        if posture is not None:
+            raise ValueError("synth: posture changes apply to the mannequin world only (realism must be None)")
         from gaitforge.synth.realistic import render_realistic
 
         return render_realistic(cfg, subject_index, condition, view)  # type: ignore[no-any-return]
@@ -126,6 +135,8 @@ def render_raw(cfg: WorldConfig, subject_index: int, condition: str, view: str) 
     view_rng = np.random.default_rng([cfg.seed, 4, int(subject_index), code, int(view)])
     phase0 = float(view_rng.random())
     skel = simulate_walk(body, seq_style, cfg.frames, cfg.fps, phase0, carry_mods(bag, coat_kind), drift)
+    if posture is not None:
+        skel = posture(body, skel)
     parts = body_parts(body, skel, coat_sleeves(body, coat_kind) if coat_kind else Sleeves())
     if coat_kind:
         parts.append(coat_part(body, skel, parts[0], coat_kind))
@@ -181,7 +192,9 @@ def render_raw(cfg: WorldConfig, subject_index: int, condition: str, view: str) 
     return RawRender(frames, labels, names, pose, joints3d, meta, est)
 
 
-def generate_sequence(cfg: WorldConfig, subject_index: int, condition: str, view: str) -> Sequence:
+def generate_sequence(
+    cfg: WorldConfig, subject_index: int, condition: str, view: str, posture: PostureFn | None = None
+) -> Sequence:
     """One sequence: ``sil`` uint8 ``[T,64,64]``, ``pose`` and ``joints3d`` float32 ``[T,17,3]`` (the default
     ``cfg.modalities``), and ``heatmap`` ``[T,17,64,48]`` (uint8 or float16) when asked for.
 
@@ -199,7 +212,7 @@ def generate_sequence(cfg: WorldConfig, subject_index: int, condition: str, view
         ValueError: Index out of range or a malformed condition/view.
         RuntimeError: No frame survived pretreatment (only possible with extreme artefacts).
     """
-    raw = render_raw(cfg, subject_index, condition, view)
+    raw = render_raw(cfg, subject_index, condition, view, posture)
     sil, kept = pretreat_sequence(raw.frames, return_kept=True)
     subject = cfg.subjects[subject_index]
     if not kept:
