@@ -12,10 +12,12 @@ import torch
 
 from gaitforge.config import config_from_dict
 from gaitforge.data.sequence import Sequence
-from gaitforge.data.store import StoreWriter
+from gaitforge.data.store import SequenceStore, StoreWriter
 from gaitforge.engine.checkpoint import latest_checkpoint, load_checkpoint
+from gaitforge.engine.evaluate import embed_sequences
 from gaitforge.engine.trainer import train
 from gaitforge.export.checkpoint import export_checkpoint
+from gaitforge.models import create_model
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +82,12 @@ def test_gaitedge_trains_with_its_segmentation_loss(rgb_store: Path, tmp_path: P
     assert all(np.isfinite(x["train/loss"]) and x["train/bce/loss"] > 0 for x in lines)
     weights = load_checkpoint(latest_checkpoint(tmp_path / "run" / "checkpoints"))["model"]
     assert "Backbone.Conv_1x1.weight" in weights and "Head1.fc_bin" in weights
+    # evaluation embeds the store's sequences through the same per-modality test transforms
+    cfg = _config(rgb_store, model, losses, ["rgb", "sil", "ratio"])
+    net = create_model("gaitedge", num_classes=5, **model["args"])
+    net.load_state_dict(weights)
+    embedded = embed_sequences(net, SequenceStore(rgb_store), list(range(10)), cfg, progress=False)
+    assert embedded.embeddings.shape == (10, 8, 16) and np.isfinite(embedded.embeddings).all()
     # the run exports: input shapes from the store and the per-modality test transforms, checked against PyTorch
     report = export_checkpoint(tmp_path / "run", tmp_path / "gaitedge.onnx")
     shapes = [(s.name, s.frame_shape) for s in report.inputs]
