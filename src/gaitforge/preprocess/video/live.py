@@ -301,6 +301,9 @@ class LiveTracker:
     def _bound(self) -> None:
         keep = max(self.options.min_hits + 1, 8)
         _trim_tracker(self.tracker, keep)
+        models = self.silhouettes.models  # colour models of tracks that are gone
+        for tid in [k for k in models if k not in self.tracks]:
+            del models[tid]
         if len(self.tracks) > self.options.max_tracks:
             for tid in sorted(self.tracks, key=lambda k: (self.tracks[k].confirmed, self.tracks[k].last_index))[
                 : len(self.tracks) - self.options.max_tracks

@@ -70,6 +70,9 @@ class WatchOptions:
         backoff_max_s: Longest wait between attempts.
         buffer_frames: Frames waiting for processing; beyond it the oldest is dropped.
         min_frames: Usable silhouettes before a track is first identified.
+        identify_frames: Most silhouettes per identification (the track's latest); the count used is rounded down
+            to a multiple of 10 so that the model sees few distinct input sizes (the C allocator otherwise keeps
+            growing with every new size).
         reidentify_every: Further detections before a track is identified again.
         top_k: Gallery subjects per identification.
         live: Tracking settings.
@@ -86,6 +89,7 @@ class WatchOptions:
     backoff_max_s: float = 30.0
     buffer_frames: int = 4
     min_frames: int = 20
+    identify_frames: int = 60
     reidentify_every: int = 30
     top_k: int = 3
     live: LiveOptions = field(default_factory=LiveOptions)
@@ -215,6 +219,22 @@ class GalleryIdentifier:
 
 
 _END = object()
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim`` (``None`` elsewhere). Embedding sequences of many lengths leaves the C heap
+    fragmented: measured here, RSS grew from 0.3 to 1 GB over 200 identifications and fell back after a trim."""
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc.malloc_trim  # type: ignore[no-any-return]
+    except (OSError, AttributeError):
+        return None
 
 
 class _Buffer:
@@ -405,6 +425,8 @@ class Watcher:
 
     def _identify_loop(self) -> None:
         assert self.identifier is not None
+        trim = _malloc_trim()
+        done = 0
         while True:
             job = self._jobs.get()
             if job is None:
@@ -415,6 +437,9 @@ class Watcher:
                 self._results.put((track_id, hits, out, None, self.clock()))
             except Exception as exc:  # noqa: BLE001 (one failed identification must not stop the watch)
                 self._results.put((track_id, hits, None, f"{type(exc).__name__}: {exc}", self.clock()))
+            done += 1
+            if trim is not None and done % 10 == 0:
+                trim(0)  # hand freed model activations back to the system (glibc keeps them otherwise)
 
     # -- main loop ----------------------------------------------------------------------------------------
 
@@ -537,6 +562,9 @@ class Watcher:
         masks = usable_silhouettes(tr, *self._size)
         if len(masks) < self.options.min_frames:
             return
+        n = min(len(masks), max(self.options.identify_frames, self.options.min_frames))
+        n = max(self.options.min_frames, n - n % 10)
+        masks = masks[-n:]
         try:
             self._jobs.put_nowait((tr.track_id, tr.hits, [m.copy() for m in masks]))
         except queue.Full:
