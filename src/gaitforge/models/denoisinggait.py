@@ -13,10 +13,12 @@ matching (a softmax over the correlation in a ``(2r+1)²`` window, then the expe
 A two-stream GaitBase (:mod:`gaitforge.models.fusion_gaitbase`) recognises them.
 
 **Feature extractor.** Producing ``diffusion_feature`` needs Stable Diffusion weights (several GB, under a
-licence that must be accepted), which cannot be downloaded here: the extractor is not part of gaitforge.
-The peer's pipeline (``datasets/DenoisingGait``) encodes each RGB crop with the VAE, adds noise at a fixed
-timestep and keeps the UNet's predicted noise resized to 96 × 48; a user who has run it imports the result
-(the per-sequence pickles through :mod:`gaitforge.io.safe_pickle`) as the ``diffusion_feature`` modality,
+licence that must be accepted), which cannot be downloaded here: the extractor is not part of gaitforge. The
+peer's README (``configs/denoisinggait/README.md``) describes it: Stable Diffusion v1.5, one denoising step at the
+fixed timestep t = 700, RGB input 3 × 768 × 384, features 4 × 96 × 48 in the latent space (the VAE's 8× grid),
+stored per sequence as ``00-DenoisingFea_96x48.pkl`` beside the silhouettes ``01-Sils_96x48.pkl``; it does not say
+which tensor of the step is kept, and its extraction script is not in the peer's repository. A user with those
+pickles imports them (through :mod:`gaitforge.io.safe_pickle`) as the ``diffusion_feature`` modality,
 ``float32 [T, 4, 96, 48]``.
 
 Module names equal OpenGait's ``DenoisingGait`` (``Backbone``, ``AppF``, ``AF``, ``AF2``, ``AF3``).
