@@ -72,7 +72,8 @@ def test_events_identification_and_annotated_video(street: Path, tmp_path: Path)
     first = [e for e in events if e["event"] == "identified"]
     assert len(first) >= 2 and all(e["subject"] == "alice" and e["latency_s"] is not None for e in first)
     assert "reidentified" in kinds  # identified again as the track grew
-    assert all(n >= 8 for n in ident.calls)
+    assert all(n == 8 or (n % 10 == 0 and 10 <= n <= 60) for n in ident.calls)  # few distinct input sizes
+    assert max(ident.calls) > 8
     assert len(summary.first_identification) == len(first)
     assert kinds.count("track_ended") >= summary.tracks_confirmed
     info = probe_video(out)
