@@ -34,6 +34,8 @@ DEFAULT_MODALITY_MAP: dict[str, str] = {
     "*heatmap*.pkl": "heatmap",
     "*rgb*.pkl": "rgb",
     "*depth*.pkl": "depth",
+    "*-ratios.pkl": "ratio",  # BigGait's pretreatment_rgb.py: crop width / height per frame
+    "*DenoisingFea*.pkl": "diffusion_feature",  # DenoisingGait's precomputed Stable Diffusion features
     "*.pkl": "auto",
 }
 
@@ -57,6 +59,10 @@ def _conform(modality: str, arr: np.ndarray) -> np.ndarray:
         return arr.astype(np.float32)
     if modality == "heatmap" and arr.dtype.kind == "f" and arr.dtype != np.float16:
         return arr.astype(np.float16)
+    if modality in ("ratio", "diffusion_feature") and arr.dtype.kind == "f" and arr.dtype != np.float32:
+        return arr.astype(np.float32)
+    if modality == "rgb" and arr.ndim == 4 and arr.shape[1] == 3 and arr.shape[-1] != 3:
+        return np.ascontiguousarray(arr.transpose(0, 2, 3, 1))  # the peer's channel-first [T, 3, H, W] frames
     return arr
 
 
