@@ -117,3 +117,21 @@ def test_biggait_trains_with_its_auxiliary_losses(rgb_store: Path, tmp_path: Pat
     train(_config(rgb_store, model, losses, ["rgb", "ratio"]), tmp_path / "run", progress=False)
     lines = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert len(lines) == 3 and all(np.isfinite(x["train/aux/loss"]) for x in lines)
+
+
+def test_gaitedge_segmentation_phase_trains_only_the_unet(rgb_store: Path, tmp_path: Path) -> None:
+    """Phase 1 (configs/gaitedge/gaitedge_casiab_phase1.yaml): BCE alone, encoder trainable; GaitGL keeps its init."""
+    model = {
+        "name": "gaitedge",
+        "args": {"channels": [4, 8, 8], "bins": [16], "seg_widths": [4, 4, 8, 8], "align_size": [16, 11]},
+    }
+    model["args"]["freeze_half"] = False
+    losses = [{"name": "bce", "input": "seg_probs", "labels": "seg_target"}]
+    cfg = _config(rgb_store, model, losses, ["rgb", "sil", "ratio"])
+    torch.manual_seed(0)
+    train(cfg, tmp_path / "run", progress=False, stop_at=1)
+    after_one = load_checkpoint(latest_checkpoint(tmp_path / "run" / "checkpoints"))["model"]
+    train(cfg, tmp_path / "run", progress=False, resume=True)
+    after_three = load_checkpoint(latest_checkpoint(tmp_path / "run" / "checkpoints"))["model"]
+    assert not torch.equal(after_one["Backbone.Conv1.conv.0.weight"], after_three["Backbone.Conv1.conv.0.weight"])
+    assert torch.equal(after_one["Head1.fc_bin"], after_three["Head1.fc_bin"])  # no identity loss in this phase
