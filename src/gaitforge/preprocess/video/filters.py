@@ -2,7 +2,8 @@
 
 Motion is measured on the track's foot point (bottom centre of the box) smoothed over about a second, in units of
 the median box height, plus the movement in depth: the rate of change of ``log`` box height (fitted over two
-seconds, so that segmentation jitter does not add up) times the distance in body heights, which is about the
+seconds, so that segmentation jitter does not add up; counted only when the track's size changes by 22 % or more
+from its first to its last second) times the distance in body heights, which is about the
 focal length over the box height; the focal length is taken as the frame height (a 55° vertical field of view,
 usual for phones). A person walking toward or away from the camera therefore walks as fast as one crossing it.
 People who walk in loops or back and forth count as walking: what matters is the smoothed path, not the net
@@ -42,7 +43,11 @@ class TrackFilter:
 
 
 def track_motion(
-    frames: np.ndarray, boxes: np.ndarray, fps: float, frame_height: float | None = None
+    frames: np.ndarray,
+    boxes: np.ndarray,
+    fps: float,
+    frame_height: float | None = None,
+    min_depth_change: float = 0.2,
 ) -> tuple[np.ndarray, float]:
     """Per-frame speed (box heights per second) along the smoothed path, and the path length (box heights).
 
@@ -52,6 +57,9 @@ def track_motion(
         fps: Frame rate of the frame indices.
         frame_height: Frame height in pixels (the focal length's stand-in for movement in depth); ``None`` counts
             the change of ``log`` height as is (the behaviour before movement in depth was scaled).
+        min_depth_change: Movement in depth counts only when the median box height of the track's last second
+            differs from its first second's by at least this in ``log`` (0.2: 22 %): a person walking toward or
+            away changes size steadily, while one standing behind a sign or half out of the frame only fluctuates.
     """
     fps = fps if fps > 0 else 25.0
     h = np.maximum(boxes[:, 3] - boxes[:, 1], 1.0)
@@ -71,11 +79,17 @@ def track_motion(
     per_frame = np.concatenate([speed[:1], np.maximum(speed[:-1], speed[1:]) if len(speed) > 1 else speed, speed[-1:]])
     per_frame = per_frame[: len(t)]
     path = float(step.sum())
-    if frame_height is not None:
+    if frame_height is not None and _net_depth_change(t, np.log(h)) >= min_depth_change:
         depth = _depth_speed(t, np.log(h), frame_height / h)
         per_frame = np.sqrt(per_frame**2 + depth**2)
         path += float(np.sum(depth[1:] * np.diff(t)))
     return per_frame, path
+
+
+def _net_depth_change(t: np.ndarray, log_h: np.ndarray) -> float:
+    """``|log|`` of the ratio of the median box heights of the track's last and first second."""
+    first, last = log_h[t <= t[0] + 1.0], log_h[t >= t[-1] - 1.0]
+    return float(abs(np.median(last) - np.median(first)))
 
 
 def _depth_speed(t: np.ndarray, log_h: np.ndarray, distance: np.ndarray, window_s: float = 1.0) -> np.ndarray:
