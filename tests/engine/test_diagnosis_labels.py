@@ -10,6 +10,7 @@ import pytest
 from gaitforge.config import config_from_dict
 from gaitforge.data.sequence import Sequence
 from gaitforge.data.store import StoreWriter
+from gaitforge.engine.checkpoint import load_checkpoint
 from gaitforge.engine.evaluate import evaluate_checkpoint
 from gaitforge.engine.trainer import train
 from gaitforge.synth.scoliosis import generate_scoliosis_sequence, get_scoliosis_preset, iter_scoliosis_world
@@ -38,7 +39,7 @@ def _sconet_cfg(store: Path, **train_args: object):
             },
             "model": {
                 "name": "sconet",
-                "args": {"num_classes": 3, "channels": [4, 8, 8, 16], "embed_dim": 16, "bins": [4]},
+                "args": {"channels": [4, 8, 8, 16], "embed_dim": 16, "bins": [4]},  # 3 classes: not identities
             },
             "losses": [{"name": "ce", "input": "logits", "labels": "diagnosis_labels"}],
             "optimizer": {"lr": 0.05},
@@ -52,6 +53,9 @@ def _sconet_cfg(store: Path, **train_args: object):
 def test_sconet_trains_on_statuses_and_is_scored_by_the_scoliosis_protocol(scoliosis_store: Path, tmp_path: Path):
     result = train(_sconet_cfg(scoliosis_store), tmp_path / "run", progress=False)
     assert result.iterations == 3
+    state = load_checkpoint(result.checkpoint)
+    heads = [v for k, v in state["model"].items() if k.endswith("fc_bin") and "BNNeck" in k]
+    assert heads and all(3 in v.shape for v in heads)  # the 3 statuses, not the 6 training identities
     scores = evaluate_checkpoint(result.checkpoint, progress=False, out_dir=tmp_path / "eval")
     assert scores.protocol == "scoliosis1k"
     assert set(scores.figures) == {f"scalar/test_{m}/" for m in ("accuracy", "precision", "recall", "f1")}

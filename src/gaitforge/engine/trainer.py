@@ -72,7 +72,9 @@ class TrainResult:
 def build_model_for(cfg: Config, num_classes: int) -> torch.nn.Module:
     """The configured model with its classifier sized to the training identities."""
     args = dict(cfg.model.args)
-    if model_accepts(MODELS.get(cfg.model.name), "num_classes"):  # models without a classifier (GaitSSB) take none
+    cls = MODELS.get(cfg.model.name)
+    # sized to the identities unless the model has no such head (GaitSSB) or its classes are not identities (ScoNet)
+    if model_accepts(cls, "num_classes") and getattr(cls, "identity_classes", True):
         args.setdefault("num_classes", num_classes)
     try:
         return create_model(cfg.model.name, **args)

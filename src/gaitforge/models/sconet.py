@@ -87,6 +87,8 @@ class ScoNet(GaitBase):
 
     #: What evaluation scores (the Scoliosis1K protocol reads class logits ``[N, 3, P]``).
     eval_output = "logits"
+    #: The classes are the screening statuses, not the training identities: the trainer does not size the head.
+    identity_classes = False
 
     def __init__(self, num_classes: int = 3, **kwargs: Any) -> None:
         super().__init__(num_classes=num_classes, **kwargs)
