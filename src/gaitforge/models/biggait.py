@@ -147,11 +147,11 @@ def _branch(
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """``branch`` on the rows where ``keep`` ``[R]`` is true, zeros elsewhere: ``[R, C]``.
 
-    In training only the kept rows go through (BatchNorm batch statistics over them, as the peer's); in eval every
-    row does and the others are zeroed (per-row BatchNorm: the same values, and a graph without data-dependent
-    shapes for export).
+    Only the kept rows go through (in training BatchNorm's batch statistics are over them, as the peer's). When the
+    model is traced for export every row goes through and the others are zeroed: eval BatchNorm works per row, so
+    the values are the same, and the graph has no data-dependent shapes.
     """
-    if branch.training:
+    if branch.training or not (torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()):
         values, aux = branch(rows[keep])
         out = values.new_zeros(keep.shape[0], values.shape[1])
         out[keep] = values
