@@ -2,7 +2,8 @@
 
 Each sample is a fresh interpreter (``python -X importtime -c "import M"``) and reads the module's cumulative import
 time from the interpreter's own report; the variants alternate, and the medians are compared. Also records what
-resolving the first front-door name costs (``first_name``: ``gaitforge.create_model``, which imports torch and the model registry).
+resolving the first front-door name costs (``first_name``: ``gaitforge.create_model``, which imports torch and
+the model registry).
 Prints one JSON object; ``--json PATH`` also writes it.
 
 Usage: ``python benchmarks/bench_import.py [--rounds 15] [--json benchmarks/results/import.json]``
@@ -22,7 +23,9 @@ from pathlib import Path
 
 def import_us(statement: str, module: str) -> int:
     """Cumulative microseconds the interpreter reports for ``module`` when running ``statement``."""
-    run = subprocess.run([sys.executable, "-X", "importtime", "-c", statement], capture_output=True, text=True, check=True)
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", statement], capture_output=True, text=True, check=True
+    )
     for line in reversed(run.stderr.splitlines()):
         parts = [p.strip() for p in line.split("|")]
         if len(parts) == 3 and parts[2] == module:
@@ -32,7 +35,10 @@ def import_us(statement: str, module: str) -> int:
 
 def first_name_us() -> int:
     """Microseconds to resolve ``gaitforge.create_model`` in a fresh interpreter (imports torch and the registry)."""
-    code = "import time, gaitforge; t = time.perf_counter(); gaitforge.create_model; print(int((time.perf_counter() - t) * 1e6))"
+    code = (
+        "import time, gaitforge; t = time.perf_counter(); gaitforge.create_model; "
+        "print(int((time.perf_counter() - t) * 1e6))"
+    )
     return int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
 
 

@@ -27,7 +27,7 @@ _shared_root = shared_root
 
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
-    """Root of the shared material (fixtures, data): ../shared, or the in-repo copy. Skipped when absent, except under CI."""
+    """Root of the shared material (fixtures, data): ../shared or the in-repo copy; absent: skip (fail in CI)."""
     root = _shared_root()
     if not root.is_dir():
         if os.environ.get("CI") == "true":

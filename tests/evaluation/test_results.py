@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gaitforge.evaluation.results import EvaluationResult, atomic_write_text, to_jsonable
+from gaitforge.evaluation.results import EvaluationResult, to_jsonable
+from gaitforge.utils.atomic import atomic_write_text
 
 
 def _result() -> EvaluationResult:

@@ -12,7 +12,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from .results import atomic_write_text
+from gaitforge.utils.atomic import atomic_write_text
 
 __all__ = ["format_label", "render_csv", "write_submission_csv"]
 

@@ -1,15 +1,15 @@
-"""Writing RGB frames to a video file with PyAV (atomically: a temp file in the same folder, then ``os.replace``)."""
+"""Writing RGB frames to a video file with PyAV (atomically, through :func:`gaitforge.utils.atomic.atomic_path`)."""
 
 from __future__ import annotations
 
 import logging
-import os
-import uuid
 from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+
+from gaitforge.utils.atomic import atomic_path
 
 __all__ = ["CONTAINER_FORMATS", "write_video"]
 
@@ -46,10 +46,8 @@ def write_video(
         raise ValueError(
             f"{target}: unknown video suffix {target.suffix!r}; expected one of {sorted(CONTAINER_FORMATS)}"
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
     count = 0
-    try:
+    with atomic_path(target) as tmp:
         with av.open(str(tmp), "w", format=fmt) as container:
             stream = None
             for frame in frames:
@@ -76,8 +74,5 @@ def write_video(
                 raise ValueError(f"{target}: no frame to write")
             for packet in stream.encode():
                 container.mux(packet)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
     logger.debug("wrote %d frames to %s", count, target)
     return count
