@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from gaitforge.config import Config, FrameConfig
 from gaitforge.data.batch import Batch
 from gaitforge.data.frame_sampling import FrameSampler
 from gaitforge.data.loaders import make_train_loader
+from gaitforge.data.partition import PARTITION_NAME, Partition, load_partition
 from gaitforge.data.store import SequenceStore
 from gaitforge.engine.label_sources import (
     PairTrainData,
@@ -31,39 +31,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-PARTITION_NAME = "partition.json"
-
-
-@dataclass(frozen=True)
-class Partition:
-    """Subject split in the field's format (``TRAIN_SET`` / ``TEST_SET``; Gait3D also ``PROBE_SET``)."""
-
-    train: tuple[str, ...]
-    test: tuple[str, ...]
-    probe: tuple[str, ...] = ()
-    source: str = ""
-    sets: dict[str, list[str]] = field(default_factory=dict)  # every list in the file (PROBE_SET, GALLERY_SET, ...)
-
-
-def load_partition(path: str | Path) -> Partition:
-    """Read a partition JSON; errors name the file and the missing or malformed field."""
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"{p}: partition file not found")
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{p}: not valid JSON ({exc})") from exc
-    for key in ("TRAIN_SET", "TEST_SET"):
-        if not isinstance(data.get(key), list):
-            raise ValueError(f"{p}: field {key!r} must be a list of subject ids")
-    return Partition(
-        train=tuple(str(s) for s in data["TRAIN_SET"]),
-        test=tuple(str(s) for s in data["TEST_SET"]),
-        probe=tuple(str(s) for s in data.get("PROBE_SET", [])),
-        source=str(p),
-        sets={k: [str(s) for s in v] for k, v in data.items() if isinstance(v, list)},
-    )
 
 
 def resolve_store(cfg: Config, workdir: Path | None = None, progress: bool = True) -> Path:

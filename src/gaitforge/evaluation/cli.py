@@ -8,18 +8,18 @@ gaitforge score --protocol grew-submission --embeddings emb.npz --submission out
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+
+from gaitforge.data.partition import load_partition
 
 from .data import load_embeddings_npz
 from .distance import DEFAULT_MEMORY_LIMIT_MB, METRICS
 from .protocols import list_protocols
 from .score import score_data
 
-__all__ = ["add_score_arguments", "run_score", "load_partition"]
+__all__ = ["add_score_arguments", "run_score"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,27 +60,11 @@ def add_score_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     return parser
 
 
-def load_partition(path: Path) -> dict[str, Any]:
-    """Read a partition JSON (``TRAIN_SET`` / ``TEST_SET`` / ``PROBE_SET`` / ``GALLERY_SET``)."""
-    if not path.is_file():
-        raise FileNotFoundError(f"partition file {path} does not exist")
-    try:
-        with open(path, encoding="utf-8") as f:
-            partition = json.load(f)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc})") from exc
-    if not isinstance(partition, dict):
-        raise ValueError(
-            f"{path}: expected a JSON object with lists such as PROBE_SET, got {type(partition).__name__}"
-        )
-    return partition
-
-
 def run_score(args: argparse.Namespace) -> int:
     """Score, print the table, write JSON / CSV / plots. Returns the process exit code (0 ok, 2 bad input)."""
     try:
         data = load_embeddings_npz(args.embeddings)
-        partition = load_partition(args.partition) if args.partition else None
+        partition = load_partition(args.partition, required=()).sets if args.partition else None
         submission = args.submission
         if args.protocol.endswith("-submission") and submission is None:
             if args.json is None:

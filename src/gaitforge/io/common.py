@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import multiprocessing as mp
 from collections import Counter
@@ -13,6 +12,8 @@ from typing import Any, TypeVar
 
 from tqdm.auto import tqdm
 
+from gaitforge.data.partition import load_partition
+
 __all__ = [
     "ImportProblem",
     "ImportReport",
@@ -20,7 +21,7 @@ __all__ = [
     "find_sequence_folders",
     "import_folders",
     "import_sources",
-    "load_partition",
+    "partition_members",
     "partition_sets",
     "run_jobs",
 ]
@@ -143,26 +144,11 @@ def find_sequence_folders(root: Path, report: ImportReport) -> list[SequenceFold
     return found
 
 
-def load_partition(partition: str | Path | Mapping[str, Iterable[str]] | None) -> dict[str, set[str]] | None:
-    """Read a partition (JSON file or mapping such as ``{"TRAIN_SET": [...], "TEST_SET": [...]}``)."""
+def partition_members(partition: str | Path | Mapping[str, Iterable[str]] | None) -> dict[str, set[str]] | None:
+    """Each set of a partition (file or mapping, read by :func:`gaitforge.data.partition.load_partition`) as ids."""
     if partition is None:
         return None
-    if not isinstance(partition, Mapping):
-        path = Path(partition)
-        try:
-            partition = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ValueError(f"{path}: cannot read the partition JSON: {exc}") from exc
-        if not isinstance(partition, Mapping):
-            raise ValueError(f"{path}: expected an object of sets such as TRAIN_SET, TEST_SET")  # noqa: TRY004
-    out = {}
-    for name, members in partition.items():
-        if not isinstance(members, (list, tuple, set)):
-            raise ValueError(  # noqa: TRY004 - malformed config, like the JSON case
-                f"partition: field {name!r} is a {type(members).__name__}; expected a list of ids"
-            )
-        out[str(name)] = {str(m) for m in members}
-    return out
+    return {name: set(ids) for name, ids in load_partition(partition, required=()).sets.items()}
 
 
 def partition_sets(partition: dict[str, set[str]], folder: SequenceFolder) -> list[str]:
@@ -264,7 +250,7 @@ def import_sources(
     report = report or ImportReport(root, store_root)
     if not sources:
         return report
-    sets = load_partition(partition)
+    sets = partition_members(partition)
     keys = [f.key for f, _ in sources]
     duplicates = sorted(k for k, n in Counter(keys).items() if n > 1)
     if duplicates:
