@@ -133,8 +133,9 @@ def analyse(events: list[dict[str, Any]], summary: dict[str, Any], boxes: dict[s
     lat = np.array([e["latency_s"] for e in first if e.get("latency_s") is not None], float)
     mem = np.array(summary["memory_mb"], float)
     slope = float(np.polyfit(mem[:, 0], mem[:, 1], 1)[0] * 3600) if len(mem) > 2 else None
-    late = mem[mem[:, 0] >= mem[-1, 0] / 2] if len(mem) else mem
+    late = mem[mem[:, 0] >= 120.0]  # after the first two minutes (model, gallery and buffers loaded)
     slope_late = float(np.polyfit(late[:, 0], late[:, 1], 1)[0] * 3600) if len(late) > 2 else None
+    thirds = [float(part[:, 1].mean()) for part in np.array_split(late, 3)] if len(late) >= 3 else []
     return {
         "frames_read": summary["frames_read"],
         "frames_processed": summary["frames_processed"],
@@ -154,7 +155,8 @@ def analyse(events: list[dict[str, Any]], summary: dict[str, Any], boxes: dict[s
         "identified_as_same_first_pass_track": {"checked": checked, "same": same,
                                                 "fraction": round(same / checked, 3) if checked else None},  # fmt: skip
         "rss_mb": {"first": float(mem[0, 1]), "max": float(mem[:, 1].max()), "last": float(mem[-1, 1]),
-                   "slope_mb_per_hour": slope, "slope_second_half_mb_per_hour": slope_late,
+                   "slope_mb_per_hour": slope, "slope_after_2min_mb_per_hour": slope_late,
+                   "mean_by_third_after_2min": thirds,
                    "samples": mem.tolist()},  # fmt: skip
         "wall_s": summary["wall_s"],
         "cpu_s": summary["cpu_s"],
