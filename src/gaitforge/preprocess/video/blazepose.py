@@ -231,7 +231,7 @@ class BlazePoseDetector:
         presence_threshold: float = 0.5,
         tile: float = 0.4,
         tile_overlap: float = 0.3,
-        nms_iou: float = 0.3,
+        nms_iou: float = 0.5,
         min_height: int = 24,
         crop_scale: float = 1.25,
         detect_every: int = 5,
@@ -308,7 +308,7 @@ class BlazePoseDetector:
             h = np.maximum(hints[:, 3] - hints[:, 1], hints[:, 2] - hints[:, 0])
             hs = np.stack([(hints[:, 0] + hints[:, 2]) / 2, (hints[:, 1] + hints[:, 3]) / 2, h * self.crop_scale], 1)
             if len(squares):  # a detector square on an expected person adds nothing
-                dup = box_iou(_square_boxes(squares), _square_boxes(hs)).max(1) >= 0.4
+                dup = box_iou(_square_boxes(squares), _square_boxes(hs)).max(1) >= 0.6
                 squares, scores = squares[~dup], scores[~dup]
             squares = np.concatenate([hs.astype(np.float32), squares])
             scores = np.concatenate([np.ones(len(hs), np.float32), scores])
