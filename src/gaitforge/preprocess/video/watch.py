@@ -535,6 +535,8 @@ class Watcher:
                 self.summary.stopped = "end_of_source"
             self.summary.wall_s = round(self.clock() - self._t0, 2)
             self.summary.cpu_s = round(time.process_time() - cpu0, 2)
+            if trim is not None:
+                trim(0)
             self.summary.memory_mb.append((round(self.clock() - self._t0, 1), round(rss_mb(), 1)))
             self._emit("stopped", None, reason=self.summary.stopped, message=self.summary.message)
         return self.summary
