@@ -170,7 +170,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         old = Path(tmp) / "before"
         old.mkdir()
-        archive = subprocess.run(["git", "archive", args.baseline_rev, "src"], cwd=ROOT, capture_output=True, check=True)
+        archive = subprocess.run(
+            ["git", "archive", args.baseline_rev, "src"], cwd=ROOT, capture_output=True, check=True
+        )
         subprocess.run(["tar", "-x", "-C", str(old)], input=archive.stdout, check=True)
         portrait = Path(tmp) / "vtest_480x854.mp4"
         _portrait(vtest, portrait, args.end)

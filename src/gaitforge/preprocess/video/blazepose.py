@@ -373,8 +373,10 @@ class BlazePoseSegmenter:
         models: dict[str, Path] | None = None,
     ) -> None:
         self.detector = detector
-        self.landmarks = detector.landmarks if detector is not None else _Landmarks(
-            (models or blazepose_models())["landmark"], threshold
+        self.landmarks = (
+            detector.landmarks
+            if detector is not None
+            else _Landmarks((models or blazepose_models())["landmark"], threshold)
         )
         self.crop_scale = float(crop_scale)
 

