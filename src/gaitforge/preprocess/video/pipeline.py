@@ -166,12 +166,11 @@ def extract_tracks(
     to_frame: dict[int, np.ndarray] = {}  # stabilised → frame coordinates, per frame (when stabilising)
     blobs = BlobDetector(**opts.blob_args)
     silhouettes = ForegroundSilhouettes(opts.mask_margin)
+    seg_name = f"{_name(detector)}_masks" if person_masks_of is not None else "foreground"
     result.components = {
         "background": opts.background if bg is not None else "none",
         "detector": _name(detector) if detector is not None else "foreground_blobs",
-        "segmenter": _name(segmenter) if segmenter is not None else (
-            f"{_name(detector)}_masks" if person_masks_of is not None else "foreground"
-        ),
+        "segmenter": _name(segmenter) if segmenter is not None else seg_name,
         "pose_estimator": _name(pose) if pose is not None else "none",
         "frontend": front.name,
         "frontend_reason": front.reason,
