@@ -133,7 +133,8 @@ def analyse(events: list[dict[str, Any]], summary: dict[str, Any], boxes: dict[s
     lat = np.array([e["latency_s"] for e in first if e.get("latency_s") is not None], float)
     mem = np.array(summary["memory_mb"], float)
     slope = float(np.polyfit(mem[:, 0], mem[:, 1], 1)[0] * 3600) if len(mem) > 2 else None
-    late = mem[mem[:, 0] >= 120.0]  # after the first two minutes (model, gallery and buffers loaded)
+    running = mem[:-1] if len(mem) > 3 else mem  # the last sample is taken at shutdown
+    late = running[running[:, 0] >= 120.0]  # after the first two minutes (model, gallery and buffers loaded)
     slope_late = float(np.polyfit(late[:, 0], late[:, 1], 1)[0] * 3600) if len(late) > 2 else None
     thirds = [float(part[:, 1].mean()) for part in np.array_split(late, 3)] if len(late) >= 3 else []
     return {
@@ -187,20 +188,22 @@ def main() -> None:
         cmd += ["--loop", "--max-seconds", str(args.seconds)]
     if args.annotate:
         cmd += ["--annotate", args.annotate]
-    load0 = os.getloadavg()
-    t0 = time.time()
-    if not (args.reuse and events_file.exists() and summary_file.exists()):
+    run_file = work / f"run-{args.tag}.json"  # when and under what load the watch itself ran
+    if not (args.reuse and events_file.exists() and summary_file.exists() and run_file.exists()):
+        load0, t0 = os.getloadavg(), time.time()
         with open(events_file, "w") as f:
             subprocess.run(cmd, stdout=f, check=True)
+        run_file.write_text(json.dumps({"started": t0, "load_avg_start": load0, "load_avg_end": os.getloadavg()}))
+    run = json.loads(run_file.read_text())
     events = [json.loads(x) for x in events_file.read_text().splitlines() if x.startswith("{")]
     summary = json.loads(summary_file.read_text())
     from gaitforge.preprocess.video import probe_video
 
     result = {
         "command": " ".join(cmd),
-        "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t0)),
-        "load_avg_start": load0,
-        "load_avg_end": os.getloadavg(),
+        "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(run["started"])),
+        "load_avg_start": run["load_avg_start"],
+        "load_avg_end": run["load_avg_end"],
         "cpus": os.cpu_count(),
         "model": args.model,
         "gallery": ginfo,
