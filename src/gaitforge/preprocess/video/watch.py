@@ -495,6 +495,9 @@ class Watcher:
                 for tr, _, _ in step.matched:
                     if tr.confirmed:
                         self._schedule(tr)
+                if len(tracks_seen) > len(tracker.tracks) + 64:  # tracks forgotten beyond max_tracks never end
+                    for tid in [k for k in tracks_seen if k not in tracker.tracks]:
+                        del tracks_seen[tid]
                 for tr in step.ended:
                     tracks_seen.pop(tr.track_id, None)
                     ident = tr.identity or {}
