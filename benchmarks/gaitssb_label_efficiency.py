@@ -6,6 +6,7 @@ subject, so P×K batches still form). Four short runs of ``gaitssb_finetune`` (s
 
 * ``pretrained``: warm start from ``--pretrain`` (``train.init_from``; predictor skipped; stem and layer1 frozen as
   in the peer's recipe);
+* ``pretrainedall``: the same warm start with nothing frozen (separates the pre-training from the freezing);
 * ``scratch``: random initialisation, nothing frozen (a frozen random stem would handicap it).
 
 Each is scored on the world's test subjects by the CASIA-B protocol (Rank-1 NM / BG / CL, mean). The pre-training
@@ -86,6 +87,8 @@ def _run(store: Path, work: Path, tag: str, pretrain: Path | None, iterations: i
         cfg.train.init_from, cfg.model.args["frozen"] = "", []
     else:
         cfg.train.init_from = str(pretrain)
+        if tag.startswith("pretrainedall"):
+            cfg.model.args["frozen"] = []
     t0 = time.perf_counter()
     result = train(cfg, work / tag, progress=False)
     seconds = time.perf_counter() - t0
@@ -114,7 +117,7 @@ def main() -> None:
         store = stores[int(pct)]
         n_train = len(SequenceStore(store).select(subjects=set(json.loads((store / "partition.json").read_text())
                                                                ["TRAIN_SET"])))
-        res = _run(store, a.work, arm, a.pretrain if kind == "pretrained" else None, a.iterations)
+        res = _run(store, a.work, arm, a.pretrain if kind.startswith("pretrained") else None, a.iterations)
         results[arm] = dict(res, train_sequences=n_train)
         a.out.parent.mkdir(parents=True, exist_ok=True)
         a.out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
