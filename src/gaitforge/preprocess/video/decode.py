@@ -14,7 +14,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["VideoDecodeError", "VideoInfo", "frame_range", "iter_frames", "probe_video"]
+__all__ = [
+    "VideoDecodeError",
+    "VideoInfo",
+    "declared_duration",
+    "ended_early",
+    "frame_range",
+    "iter_frames",
+    "probe_video",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +49,39 @@ class VideoInfo:
     fps: float
     frames: int
     codec: str
+
+
+def declared_duration(container: Any) -> float:
+    """Seconds the container (else its first video stream) declares; 0 when it declares nothing."""
+    if container.duration:
+        return float(container.duration) / 1e6  # microseconds
+    stream = container.streams.video[0]
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    return 0.0
+
+
+def ended_early(name: str, decoded: int, declared_frames: int, declared_s: float, fps: float) -> str | None:
+    """One line when a file read to its end gave fewer frames than its container declares, else ``None``.
+
+    The frame count is compared when declared, else the duration; a shortfall of up to 2 frames or 2 % is
+    tolerated (containers round). Used by :func:`iter_frames` and by the live sources alike.
+    """
+    if declared_frames > 0:
+        if declared_frames - decoded > max(2, 0.02 * declared_frames):
+            return (
+                f"{name}: ended early: decoded {decoded} of {declared_frames} declared frames "
+                f"(truncated or damaged file)"
+            )
+        return None
+    if declared_s > 0 and fps > 0:
+        got = decoded / fps
+        if declared_s - got > max(2.0 / fps, 0.02 * declared_s):
+            return (
+                f"{name}: ended early: decoded {decoded} frames ({got:.2f} s) of a declared {declared_s:.2f} s "
+                f"(truncated or damaged file)"
+            )
+    return None
 
 
 def _open(path: str | Path) -> Any:  # av.container.InputContainer (av is imported lazily)
@@ -114,6 +155,9 @@ def iter_frames(
     Raises:
         FileNotFoundError: no such file.
         VideoDecodeError: the file cannot be opened or a packet cannot be decoded (names the file and frame).
+
+    A file that ends before the frame count or duration its container declares (a truncated download or copy) is
+    read to where it ends and a warning says so (:func:`ended_early`).
     """
     import av
 
@@ -126,14 +170,17 @@ def iter_frames(
     last_wanted = max(frames) if frames else None
     container = _open(path)
     index = -1
+    at_end = False
     try:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        declared_s = declared_duration(container)
         decoded = container.decode(stream)
         while True:
             try:
                 frame = next(decoded)
             except StopIteration:
+                at_end = True
                 break
             except av.error.FFmpegError as exc:
                 raise VideoDecodeError(f"{path}: decoding failed after frame {index} ({exc})") from exc
@@ -151,3 +198,6 @@ def iter_frames(
         container.close()
     if index < 0:
         raise VideoDecodeError(f"{path}: no frame could be decoded")
+    note = ended_early(str(path), index + 1, info.frames, declared_s, info.fps) if at_end else None
+    if note:
+        logger.warning(note)

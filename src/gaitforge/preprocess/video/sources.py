@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from gaitforge.preprocess.video.decode import declared_duration, ended_early
+
 __all__ = ["OpenedSource", "SourceError", "SourceLost", "SourceSpec", "open_source", "parse_source"]
 
 logger = logging.getLogger(__name__)
@@ -118,13 +120,7 @@ class OpenedSource:
             self.fps = 25.0
         self.width, self.height = int(stream.codec_context.width), int(stream.codec_context.height)
         self.declared_frames = int(stream.frames or 0) if spec.kind == "file" else 0
-        duration = 0.0
-        if spec.kind == "file":
-            if container.duration:
-                duration = float(container.duration) / 1e6  # microseconds
-            elif stream.duration and stream.time_base:
-                duration = float(stream.duration * stream.time_base)
-        self.declared_duration_s = duration
+        self.declared_duration_s = declared_duration(container) if spec.kind == "file" else 0.0
         self.decoded = 0
         self.corrupt = 0
 
@@ -145,7 +141,9 @@ class OpenedSource:
                 return
             except (av.error.FFmpegError, OSError) as exc:
                 if self.spec.live:
-                    raise SourceLost(f"{self.spec.name}: stream lost after {self.decoded} frames ({_describe(exc)})")
+                    raise SourceLost(
+                        f"{self.spec.name}: stream lost after {self.decoded} frames ({_describe(exc)})"
+                    ) from exc
                 errors += 1
                 self.corrupt += 1
                 if errors >= _MAX_DEMUX_ERRORS:
@@ -172,23 +170,7 @@ class OpenedSource:
         declares (by frame count, else by duration), ``None`` otherwise."""
         if self.spec.kind != "file":
             return None
-        n = self.decoded
-        if self.declared_frames > 0:
-            missing = self.declared_frames - n
-            if missing > max(2, 0.02 * self.declared_frames):
-                return (
-                    f"{self.spec.name}: ended early: decoded {n} of {self.declared_frames} declared frames "
-                    f"(truncated or damaged file)"
-                )
-            return None
-        if self.declared_duration_s > 0:
-            got = n / self.fps
-            if self.declared_duration_s - got > max(2.0 / self.fps, 0.02 * self.declared_duration_s):
-                return (
-                    f"{self.spec.name}: ended early: decoded {n} frames ({got:.2f} s) of a declared "
-                    f"{self.declared_duration_s:.2f} s (truncated or damaged file)"
-                )
-        return None
+        return ended_early(self.spec.name, self.decoded, self.declared_frames, self.declared_duration_s, self.fps)
 
     def close(self) -> None:
         """Close the container (idempotent)."""
