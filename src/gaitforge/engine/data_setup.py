@@ -113,7 +113,7 @@ def build_train_data(cfg: Config, workdir: Path | None = None, progress: bool = 
         raise ValueError(f"{part.source}: TRAIN_SET has no sequence in the store {store.root}")
     check_condition_labels(cfg, store, indices + store.select(subjects=set(part.test)))  # diagnoses, from the index
     if trains_without_identities(cfg):  # label-free pre-training: two views per sequence, subjects never read
-        return PairTrainData(store, indices, cfg)  # type: ignore[return-value]
+        return PairTrainData(store, indices, cfg, frame_sampler(cfg.data.train_frames))  # type: ignore[return-value]
     label_names = sorted(set(store.labels("subject", indices)))
     if len(label_names) < cfg.data.p:
         raise ValueError(

@@ -31,6 +31,7 @@ from gaitforge.engine.distributed import (
     main_first,
     main_only,
 )
+from gaitforge.engine.model_setup import build_model_for
 from gaitforge.utils.atomic import atomic_path
 
 __all__ = [
@@ -193,8 +194,6 @@ def _score(
 
 def load_trained_model(target: str | Path, device: torch.device | None = None) -> tuple[torch.nn.Module, Config, Path]:
     """Model and config from a run folder (its newest checkpoint) or a checkpoint file."""
-    from gaitforge.engine.trainer import build_model_for
-
     target = Path(target)
     if not target.exists():
         raise FileNotFoundError(f"{target}: no run folder or checkpoint file there")

@@ -33,6 +33,7 @@ from torch.utils.data import DataLoader
 from gaitforge.config import Config
 from gaitforge.data.batch import Batch
 from gaitforge.data.dataset import GaitDataset, GaitSample
+from gaitforge.data.frame_sampling import FrameSampler
 from gaitforge.data.loaders import _loader_kwargs, _transform
 from gaitforge.data.samplers import ReadAhead, SampleKey
 from gaitforge.data.store import SequenceStore
@@ -214,6 +215,7 @@ class PairTrainData:
     store: SequenceStore
     indices: list[int]
     cfg: Config
+    frame_sampler: FrameSampler
     label_names: tuple[str, ...] = ()
 
     @property
@@ -222,14 +224,12 @@ class PairTrainData:
 
     def batches(self, start_iteration: int = 0, rank: int = 0, world_size: int = 1) -> Iterator[Batch]:
         """Batches ``start_iteration, …`` of ``data.p × data.k`` sequences, two views each."""
-        from gaitforge.engine.data_setup import frame_sampler
-
         d = self.cfg.data
         dataset = TwoViewDataset(
             self.store,
             indices=self.indices,
             modalities=d.modalities,
-            frame_sampler=frame_sampler(d.train_frames),
+            frame_sampler=self.frame_sampler,
             transform=_transform(d.transforms),
             label_map={},
             announced=True,

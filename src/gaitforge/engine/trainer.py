@@ -42,15 +42,14 @@ from gaitforge.engine.distributed import (
     main_first,
     main_only,
 )
-from gaitforge.engine.label_sources import model_accepts
 from gaitforge.engine.logging import RunLogger
+from gaitforge.engine.model_setup import build_model_for
 from gaitforge.engine.optim import build_optimizer, build_scheduler
 from gaitforge.engine.periodic_eval import BEST_NAME, BestTracker, PeriodicEvaluator
 from gaitforge.engine.precision import resolve_precision
 from gaitforge.engine.sync_batchnorm import convert_sync_batchnorm
 from gaitforge.engine.warm_start import apply_warm_start
 from gaitforge.losses import LossCollection, build_losses
-from gaitforge.models import MODELS, create_model
 from gaitforge.models.base import ModelOutput
 
 __all__ = ["TrainResult", "build_model_for", "train"]
@@ -67,19 +66,6 @@ class TrainResult:
     iterations: int
     last_stats: dict[str, float]
     seconds: float
-
-
-def build_model_for(cfg: Config, num_classes: int) -> torch.nn.Module:
-    """The configured model with its classifier sized to the training identities."""
-    args = dict(cfg.model.args)
-    cls = MODELS.get(cfg.model.name)
-    # sized to the identities unless the model has no such head (GaitSSB) or its classes are not identities (ScoNet)
-    if model_accepts(cls, "num_classes") and getattr(cls, "identity_classes", True):
-        args.setdefault("num_classes", num_classes)
-    try:
-        return create_model(cfg.model.name, **args)
-    except TypeError as exc:
-        raise ValueError(f"model.args: {exc}") from exc
 
 
 def train(
