@@ -16,6 +16,7 @@ __all__ = [
     "ArtefactConfig",
     "RealismConfig",
     "WorldConfig",
+    "condition_code",
     "condition_kind",
     "parse_view",
 ]
@@ -40,6 +41,15 @@ def condition_kind(condition: str) -> str:
             f"synth: condition {condition!r} is not understood; expected 'nm-NN', 'bg-NN' or 'cl-NN' (e.g. 'nm-01')"
         )
     return condition[:2]
+
+
+#: Offset of each covariate kind in :func:`condition_code`.
+_KIND_CODE = {"nm": 0, "bg": 100, "cl": 200}
+
+
+def condition_code(condition: str) -> int:
+    """A number per condition (``nm-01`` → 1, ``bg-02`` → 102, ``cl-01`` → 201), part of a sequence's random key."""
+    return _KIND_CODE[condition_kind(condition)] + int(condition[3:])
 
 
 def parse_view(view: str) -> float:

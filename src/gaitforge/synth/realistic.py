@@ -30,17 +30,17 @@ from gaitforge.synth.anthropometry import sample_population_body
 from gaitforge.synth.body import BodyShape
 from gaitforge.synth.camera import Camera
 from gaitforge.synth.clothing import Outfit, coat_hem_lagged, dressed_parts, sample_wardrobe
-from gaitforge.synth.config import WorldConfig, condition_kind, parse_view
+from gaitforge.synth.config import WorldConfig, condition_code, condition_kind, parse_view
 from gaitforge.synth.covariates import BAG_KINDS, COAT_KINDS, Bag, bag_parts, carry_mods, coat_part
 from gaitforge.synth.estimator import joint_radii, simulate_topdown
 from gaitforge.synth.kinematics import simulate_walk
 from gaitforge.synth.pose import coco_joints3d, estimate_pose
+from gaitforge.synth.raw import RawRender
 from gaitforge.synth.segnoise import segment_like
 from gaitforge.synth.style import GaitStyle, sample_style, vary_style
 
 __all__ = ["realistic_identity", "render_realistic"]
 
-_KIND_CODE = {"nm": 0, "bg": 100, "cl": 200}
 _SMALL_BAGS = ("handbag", "shoulder_bag")
 
 
@@ -68,13 +68,11 @@ def render_realistic(cfg: WorldConfig, subject_index: int, condition: str, view:
         condition: ``nm-NN``, ``bg-NN`` or ``cl-NN``.
         view: Three-digit azimuth.
     """
-    from gaitforge.synth.world import RawRender
-
     rc = cfg.realism
     if rc is None:
         raise ValueError("synth: render_realistic needs cfg.realism (a RealismConfig)")
     kind = condition_kind(condition)
-    code = _KIND_CODE[kind] + int(condition[3:])
+    code = condition_code(condition)
     azimuth = parse_view(view)
     i = int(subject_index)
     body, style, coat, clothes = realistic_identity(cfg.seed, i, cfg.identity_spread, rc.wardrobe)

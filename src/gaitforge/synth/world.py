@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 import numpy as np
 
@@ -22,7 +20,7 @@ from gaitforge.data.sequence import Sequence
 from gaitforge.preprocess.silhouette import pretreat_sequence
 from gaitforge.synth.body import BodyShape, sample_body
 from gaitforge.synth.camera import Camera
-from gaitforge.synth.config import WorldConfig, condition_kind, parse_view
+from gaitforge.synth.config import WorldConfig, condition_code, condition_kind, parse_view
 from gaitforge.synth.covariates import (
     BAG_KINDS,
     COAT_KINDS,
@@ -32,10 +30,11 @@ from gaitforge.synth.covariates import (
     coat_part,
     coat_sleeves,
 )
-from gaitforge.synth.estimator import EstimatorOutput, joint_radii, pretreat_heatmaps, simulate_topdown
+from gaitforge.synth.estimator import joint_radii, pretreat_heatmaps, simulate_topdown
 from gaitforge.synth.kinematics import Skeleton, simulate_walk
 from gaitforge.synth.parts import Sleeves, body_parts
 from gaitforge.synth.pose import coco_joints3d, estimate_pose
+from gaitforge.synth.raw import RawRender
 from gaitforge.synth.render import add_artefacts, rasterise
 from gaitforge.synth.style import GaitStyle, sample_style, vary_style
 
@@ -43,33 +42,8 @@ __all__ = ["RawRender", "generate_sequence", "identity", "render_raw"]
 
 logger = logging.getLogger(__name__)
 
-_KIND_CODE = {"nm": 0, "bg": 100, "cl": 200}
 #: ``posture(body, skeleton) -> skeleton``: a change of the walk's posture (see :func:`render_raw`).
 PostureFn = Callable[[BodyShape, Skeleton], Skeleton]
-
-
-@dataclass
-class RawRender:
-    """One sequence before pretreatment.
-
-    Attributes:
-        frames: uint8 ``[T,H,W]`` binary silhouettes (0/255) on the raw canvas, artefacts included.
-        labels: uint8 ``[T,H,W]`` visible part per pixel (``i + 1`` = ``part_names[i]``, 0 = background).
-        part_names: Names of the labelled parts.
-        pose: float32 ``[T,17,3]`` COCO-17 keypoints (x, y in raw-frame pixels, confidence).
-        joints3d: float32 ``[T,17,3]`` COCO-17 joints in world metres.
-        meta: Generating parameters (JSON-serialisable).
-        estimator: With ``pose_estimator="topdown"``, the simulated estimator's output (heatmaps in crop
-            coordinates, crop affines, boxes, swaps); else ``None``.
-    """
-
-    frames: np.ndarray
-    labels: np.ndarray
-    part_names: list[str]
-    pose: np.ndarray
-    joints3d: np.ndarray
-    meta: dict[str, Any]
-    estimator: EstimatorOutput | None = None
 
 
 def _check(cfg: WorldConfig, subject_index: int, condition: str, view: str) -> None:
@@ -115,7 +89,7 @@ def render_raw(
 
         return render_realistic(cfg, subject_index, condition, view)  # type: ignore[no-any-return]
     kind = condition_kind(condition)
-    code = _KIND_CODE[kind] + int(condition[3:])
+    code = condition_code(condition)
     azimuth = parse_view(view)
     body, style, coat = identity(cfg.seed, int(subject_index), cfg.identity_spread)
 
