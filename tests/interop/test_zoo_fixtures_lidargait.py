@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 import torch
 
+from gaitforge.data.points import normalize_points
 from gaitforge.interop.opengait import build_model
 from gaitforge.models import create_model
-from gaitforge.models.lidargait import knn_indices, normalize_point_cloud
+from gaitforge.models.lidargait import knn_indices
 
 from .zoo_parity import check, load, params
-
 
 # LidarGait++'s fixed case (30 frames of 1024 points through ~14 G multiply-adds of point MLPs) takes 10-15 s on
 # the loaded 2-core machine: marked slow; its 13-frame var case stays in the quick set.
@@ -51,7 +51,7 @@ def test_fps_start_points_are_the_reference_draws(fixtures_dir: Path) -> None:
 def test_point_transform_reproduces_the_stored_input(fixtures_dir: Path) -> None:
     arrays = np.load(fixtures_dir / "models" / "LidarGaitPlusPlus.npz")
     raw, expected = arrays["raw_fixed__points"], arrays["input_fixed"]
-    got = np.stack([normalize_point_cloud(seq) for seq in raw])
+    got = np.stack([normalize_points(seq) for seq in raw])
     # Heights are exact; the centred coordinates differ by up to 1.2e-5 where x ~ 11 m (rounding of the mean).
     np.testing.assert_array_equal(got[..., 3], expected[..., 3])
     np.testing.assert_allclose(got, expected, rtol=0, atol=2e-5)
@@ -69,15 +69,15 @@ def test_knn_set_equals_a_stable_sort_with_ties() -> None:
 def test_bad_point_clouds_are_named() -> None:
     good = np.random.default_rng(0).normal(size=(3, 50, 3))
     with pytest.raises(ValueError, match=r"seq\.npz: points: non-finite coordinates .* frame 1"):
-        normalize_point_cloud(np.where(np.arange(3)[:, None, None] == 1, np.nan, good), name="seq.npz: points")
+        normalize_points(np.where(np.arange(3)[:, None, None] == 1, np.nan, good), name="seq.npz: points")
     with pytest.raises(ValueError, match=r"points: empty frames"):
-        normalize_point_cloud(np.zeros((3, 0, 3)))
+        normalize_points(np.zeros((3, 0, 3)))
     with pytest.raises(ValueError, match=r"points: frame 2 has all its points at one place"):
-        normalize_point_cloud(np.concatenate([good[:2], np.ones((1, 50, 3))]))
+        normalize_points(np.concatenate([good[:2], np.ones((1, 50, 3))]))
     with pytest.raises(ValueError, match=r"expected \[frames, points, >=3\]"):
-        normalize_point_cloud(good[..., :2])
+        normalize_points(good[..., :2])
     model = create_model("lidargait_pp", channel=2, out_channels=8, embed_dim=8, npoints=(16, 8, 4), nsample=4).eval()
-    x = torch.from_numpy(np.stack([normalize_point_cloud(good)])).float()  # [1, 3, 50, 4]
+    x = torch.from_numpy(np.stack([normalize_points(good)])).float()  # [1, 3, 50, 4]
     x[0, 2, 7, 1] = float("nan")
     with pytest.raises(ValueError, match=r"inputs\['points'\]: non-finite coordinates .* sequence 0, frame 2"):
         model.embed(x)

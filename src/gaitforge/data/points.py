@@ -54,26 +54,45 @@ def fixed_points(frames: RaggedFrames, num_points: int, rng: np.random.Generator
     return out
 
 
-def normalize_points(points: np.ndarray, xyz_only: bool = True, scale_aware: bool = True) -> np.ndarray:
-    """LidarGait++'s per-frame normalisation of ``[..., P, C]`` points (``C >= 3``: x, y, z first), float32.
+def normalize_points(
+    points: np.ndarray, xyz_only: bool = True, scale_aware: bool = True, name: str = "points"
+) -> np.ndarray:
+    """LidarGait++'s per-frame normalisation (the peer's ``PointCloudsTransform(xyz_only, scale_aware)``) of
+    ``[..., P, C]`` points (``C >= 3``: x, y, z first), float32.
 
-    Computed in float64: ``height = z - min(z)`` per frame; ``xyz`` centred on the frame mean and divided by the
-    frame's largest point norm (a frame of one repeated point stays at the origin).
+    Computed in float64: xyz centred on the frame mean and divided by the frame's largest point norm (unit ball);
+    with ``scale_aware`` a last channel holds each point's height above the frame's lowest point (``z - min z``,
+    metres, unscaled).
 
     Args:
-        points: ``[..., P, C]``, metres.
+        points: ``[..., P, C]`` (``[T, N, C]`` for one sequence), metres.
         xyz_only: Drop channels after ``z`` (intensity).
         scale_aware: Append the height channel.
+        name: Field name for errors (file and field, e.g. ``"seq.pcd.npz: points"``).
 
     Returns:
         float32 ``[..., P, 3 + (C - 3 if not xyz_only) + (1 if scale_aware)]``; ``[..., P, 4]`` by default.
+
+    Raises:
+        ValueError: Wrong shape, no frames, a frame without points, NaN / inf coordinates, or a frame whose points
+            all coincide (no scale), each naming ``name`` and the frame (its index over the leading dimensions).
     """
     x = np.asarray(points, np.float64)
-    if x.ndim < 2 or x.shape[-1] < 3:
-        raise ValueError(f"normalize_points: points have shape {x.shape}; expected [..., P, C] with C >= 3")
+    if x.ndim < 3 or x.shape[-1] < 3:
+        raise ValueError(f"{name}: expected [frames, points, >=3] coordinates, got shape {list(x.shape)}")
+    if x.size == 0 and x.shape[-2] != 0:
+        raise ValueError(f"{name}: no frames")
+    if x.shape[-2] == 0:
+        raise ValueError(f"{name}: empty frames (0 points); every frame needs points")
+    finite = np.isfinite(x[..., :3]).all(axis=(-2, -1)).reshape(-1)
+    if not finite.all():
+        raise ValueError(f"{name}: non-finite coordinates (NaN or inf) in frame {int(np.argmin(finite))}")
     xyz = x[..., :3] - x[..., :3].mean(axis=-2, keepdims=True)
     norm = np.sqrt((xyz**2).sum(axis=-1)).max(axis=-1, keepdims=True)[..., None]
-    xyz = xyz / np.where(norm > 0, norm, 1.0)
+    flat = norm.reshape(-1)
+    if (flat <= 0).any():
+        raise ValueError(f"{name}: frame {int(np.argmin(flat > 0))} has all its points at one place")
+    xyz = xyz / norm
     parts = [xyz] if xyz_only else [xyz, x[..., 3:]]
     if scale_aware:
         parts.append(x[..., 2:3] - x[..., 2:3].min(axis=-2, keepdims=True))

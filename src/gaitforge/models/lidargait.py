@@ -27,7 +27,6 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -44,7 +43,6 @@ __all__ = [
     "HeightPyramidPooling",
     "farthest_point_sample",
     "knn_indices",
-    "normalize_point_cloud",
     "check_points",
 ]
 
@@ -86,47 +84,6 @@ def check_points(points: torch.Tensor, channels: int, name: str = "points") -> N
     if bool(bad.any()):
         b, t = (int(v) for v in bad.nonzero()[0])
         raise ValueError(f"{name}: non-finite coordinates (NaN or inf) in sequence {b}, frame {t}")
-
-
-def normalize_point_cloud(points: np.ndarray, scale_aware: bool = True, name: str = "points") -> np.ndarray:
-    """The peer's eval-time point transform (``PointCloudsTransform(xyz_only, scale_aware)``), per frame.
-
-    xyz are centred on the frame's mean and divided by the largest point norm (unit ball); with ``scale_aware``
-    a 4th channel holds each point's height above the frame's lowest point (``z − min z``, metres, unscaled).
-    Computed in float64, returned as float32.
-
-    Args:
-        points: ``[T, N, ≥3]`` raw points (metres); columns beyond xyz (intensity...) are dropped.
-        scale_aware: Append the height channel.
-        name: Field name for errors (file and field, e.g. ``"seq.pcd.npz: points"``).
-
-    Returns:
-        ``[T, N, 4]`` (or ``[T, N, 3]``) float32.
-
-    Raises:
-        ValueError: Wrong shape, a frame without points, NaN / inf coordinates, or a frame whose points all
-            coincide (no scale), each naming ``name`` and the frame.
-    """
-    arr = np.asarray(points)
-    if arr.ndim != 3 or arr.shape[-1] < 3:
-        raise ValueError(f"{name}: expected [frames, points, >=3] coordinates, got shape {list(arr.shape)}")
-    if arr.shape[0] == 0:
-        raise ValueError(f"{name}: no frames")
-    if arr.shape[1] == 0:
-        raise ValueError(f"{name}: empty frames (0 points); every frame needs points")
-    xyz = arr[..., :3].astype(np.float64)
-    finite = np.isfinite(xyz).all(axis=(1, 2))
-    if not finite.all():
-        raise ValueError(f"{name}: non-finite coordinates (NaN or inf) in frame {int(np.argmin(finite))}")
-    centred = xyz - xyz.mean(axis=1, keepdims=True)
-    scale = np.linalg.norm(centred, axis=-1).max(axis=1)  # [T]
-    if (scale <= 0).any():
-        raise ValueError(f"{name}: frame {int(np.argmin(scale > 0))} has all its points at one place")
-    out = centred / scale[:, None, None]
-    if scale_aware:
-        height = xyz[..., 2:3] - xyz[..., 2:3].min(axis=1, keepdims=True)
-        out = np.concatenate([out, height], axis=-1)
-    return out.astype(np.float32)
 
 
 def farthest_point_sample(xyz: torch.Tensor, count: int, start: torch.Tensor) -> torch.Tensor:
@@ -307,7 +264,7 @@ class LidarGaitPlusPlus(GaitModel):
         height_range: Height span of the bins in metres (0 to 2).
         fps_start: ``"train_random"`` (random first FPS point in training, point 0 in eval), ``"random"``
             (always random, the peer) or ``"first"`` (always point 0).
-        modality: Key of ``Batch.inputs``: points ``[B, T, N, 4]`` (see :func:`normalize_point_cloud`).
+        modality: Key of ``Batch.inputs``: points ``[B, T, N, 4]`` (see :func:`gaitforge.data.points.normalize_points`).
     """
 
     def __init__(
