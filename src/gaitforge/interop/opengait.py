@@ -306,16 +306,22 @@ def _build_gln(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
     )
 
 
-def _build_deepgaitv2(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
-    """``DeepGaitV2``; 2 input channels (SkeletonGait) read ``Batch.inputs["skeleton_map"]``."""
-    cfg = _section(model_cfg, "model_cfg", {"model", "Backbone", "SeparateBNNecks"}, {"use_emb2"})
-    bb = _section(cfg["Backbone"], "model_cfg.Backbone", {"mode", "in_channels", "layers", "channels"}, set())
+def _deepgaitv2_backbone(backbone: Mapping[str, Any]) -> tuple[dict[str, Any], list[int], list[int]]:
+    """``model_cfg.Backbone`` of DeepGaitV2-style models, checked: the section, its ``layers`` and ``channels``."""
+    bb = _section(backbone, "model_cfg.Backbone", {"mode", "in_channels", "layers", "channels"}, set())
     if bb["mode"] not in ("2d", "p3d", "3d"):
         raise ValueError(f"model_cfg.Backbone.mode: expected '2d', 'p3d' or '3d', got {bb['mode']!r}")
     layers = _ints("model_cfg.Backbone.layers", bb["layers"])
     channels = _ints("model_cfg.Backbone.channels", bb["channels"])
     if len(layers) != 4 or len(channels) != 4:
         raise ValueError(f"model_cfg.Backbone: layers and channels need 4 entries, got {layers}, {channels}")
+    return bb, layers, channels
+
+
+def _build_deepgaitv2(model_cfg: Mapping[str, Any]) -> PeerModelSpec:
+    """``DeepGaitV2``; 2 input channels (SkeletonGait) read ``Batch.inputs["skeleton_map"]``."""
+    cfg = _section(model_cfg, "model_cfg", {"model", "Backbone", "SeparateBNNecks"}, {"use_emb2"})
+    bb, layers, channels = _deepgaitv2_backbone(cfg["Backbone"])
     classes = _bnnecks(cfg["SeparateBNNecks"], "model_cfg.SeparateBNNecks", None, None)
     in_channels = int(bb["in_channels"])
     return PeerModelSpec(

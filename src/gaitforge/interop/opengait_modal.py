@@ -12,7 +12,15 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from gaitforge.interop.opengait import PeerModelSpec, _bnnecks, _expect, _ints, _section, _separate_fcs
+from gaitforge.interop.opengait import (
+    PeerModelSpec,
+    _bnnecks,
+    _deepgaitv2_backbone,
+    _expect,
+    _ints,
+    _section,
+    _separate_fcs,
+)
 
 __all__ = [
     "build_parsinggait",
@@ -131,13 +139,7 @@ def build_foundationgait_finetune(model_cfg: Mapping[str, Any]) -> PeerModelSpec
     """
     keys = {"model", "crop_list", "Backbone", "bin_num", "parts_num", "SeparateFCs", "SeparateBNNecks"}
     cfg = _section(model_cfg, "model_cfg", keys, {"backbone_lr", "projector_lr", "use_emb2"})
-    bb = _section(cfg["Backbone"], "model_cfg.Backbone", {"mode", "in_channels", "layers", "channels"}, set())
-    if bb["mode"] not in ("2d", "p3d", "3d"):
-        raise ValueError(f"model_cfg.Backbone.mode: expected '2d', 'p3d' or '3d', got {bb['mode']!r}")
-    layers = _ints("model_cfg.Backbone.layers", bb["layers"])
-    channels = _ints("model_cfg.Backbone.channels", bb["channels"])
-    if len(layers) != 4 or len(channels) != 4:
-        raise ValueError(f"model_cfg.Backbone: layers and channels need 4 entries, got {layers}, {channels}")
+    bb, layers, channels = _deepgaitv2_backbone(cfg["Backbone"])
     bins = _ints("model_cfg.bin_num", cfg["bin_num"])
     _expect("model_cfg.parts_num", cfg["parts_num"], sum(bins))
     _expect("model_cfg.use_emb2", cfg.get("use_emb2", False), False)
