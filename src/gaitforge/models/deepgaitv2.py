@@ -35,7 +35,7 @@ from gaitforge.models.blocks import (
 )
 from gaitforge.models.blocks3d import residual_stage
 
-__all__ = ["DeepGaitV2", "SkeletonGait", "deepgaitv2_stem", "packed_lengths"]
+__all__ = ["DeepGaitV2", "SkeletonGait", "deepgaitv2_stages", "deepgaitv2_stem", "packed_lengths"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +53,28 @@ def deepgaitv2_stem(in_channels: int, channels: int, blocks: int) -> tuple[nn.Mo
     layer0 = PerFrame(nn.Sequential(conv3x3(in_channels, channels), nn.BatchNorm2d(channels), nn.ReLU(inplace=True)))
     layer1 = PerFrame(residual_stage("2d", channels, channels, 1, blocks))
     return layer0, layer1
+
+
+def deepgaitv2_stages(
+    in_channels: int, mode: str, layers: Sequence[int], channels: Sequence[int]
+) -> tuple[nn.Module, nn.Module, nn.Module, nn.Module, nn.Module]:
+    """``layer0`` … ``layer4`` of DeepGaitV2: the stem (:func:`deepgaitv2_stem`), then three residual stages
+    (strides 2, 2, 1) of ``mode`` (``"2d"`` runs per frame).
+
+    Raises:
+        ValueError: ``mode`` not 2d / p3d / 3d, or ``layers`` / ``channels`` without 4 entries.
+    """
+    if mode not in ("2d", "p3d", "3d"):
+        raise ValueError(f"mode: expected '2d', 'p3d' or '3d', got {mode!r}")
+    if len(layers) != 4 or len(channels) != 4:
+        raise ValueError(f"layers and channels: expected 4 entries each, got {list(layers)}, {list(channels)}")
+    c = [int(v) for v in channels]
+    layer0, layer1 = deepgaitv2_stem(int(in_channels), c[0], int(layers[0]))
+    upper = []
+    for i, stride in ((1, 2), (2, 2), (3, 1)):
+        stage = residual_stage(mode, c[i - 1], c[i], stride, int(layers[i]))
+        upper.append(PerFrame(stage) if mode == "2d" else stage)
+    return layer0, layer1, upper[0], upper[1], upper[2]
 
 
 class DeepGaitV2(GaitModel):
@@ -91,22 +113,14 @@ class DeepGaitV2(GaitModel):
         isolate_packed_sequences: bool = False,
     ) -> None:
         super().__init__()
-        if mode not in ("2d", "p3d", "3d"):
-            raise ValueError(f"mode: expected '2d', 'p3d' or '3d', got {mode!r}")
-        if len(layers) != 4 or len(channels) != 4:
-            raise ValueError(f"layers and channels: expected 4 entries each, got {list(layers)}, {list(channels)}")
+        stages = deepgaitv2_stages(in_channels, mode, layers, channels)
         c = [int(v) for v in channels]
         self.input_modalities = (modality,)
         self.in_channels = int(in_channels)
         self.mode = mode
         self.isolate_packed_sequences = bool(isolate_packed_sequences) and mode != "2d"
         self.mixes_packed_frames = mode != "2d" and not self.isolate_packed_sequences
-        self.layer0, self.layer1 = deepgaitv2_stem(in_channels, c[0], int(layers[0]))
-        stages = []
-        for i, stride in ((1, 2), (2, 2), (3, 1)):
-            stage = residual_stage(mode, c[i - 1], c[i], stride, int(layers[i]))
-            stages.append(PerFrame(stage) if mode == "2d" else stage)
-        self.layer2, self.layer3, self.layer4 = stages
+        self.layer0, self.layer1, self.layer2, self.layer3, self.layer4 = stages
         embed_dim = c[2] if embed_dim is None else int(embed_dim)
         self.TP = TemporalMaxPool(dim=2)
         self.HPP = HorizontalPyramidPooling(bins)

@@ -33,15 +33,13 @@ from gaitforge.data.batch import Batch
 from gaitforge.models.base import GaitModel, ModelOutput
 from gaitforge.models.blocks import (
     HorizontalPyramidPooling,
-    PerFrame,
     SeparateBNNecks,
     SeparateFCs,
     TemporalMaxPool,
     init_peer_parameters,
     to_sequence_tensor,
 )
-from gaitforge.models.blocks3d import residual_stage
-from gaitforge.models.deepgaitv2 import deepgaitv2_stem
+from gaitforge.models.deepgaitv2 import deepgaitv2_stages
 from gaitforge.models.gaitssb import projection_mlp
 
 __all__ = ["FoundationGait", "SSLEncoder"]
@@ -69,15 +67,10 @@ class SSLEncoder(nn.Module):
         bins: Sequence[int] = (16, 8, 4, 2, 1),
     ) -> None:
         super().__init__()
-        if mode not in ("2d", "p3d", "3d"):
-            raise ValueError(f"mode: expected '2d', 'p3d' or '3d', got {mode!r}")
-        if len(layers) != 4 or len(channels) != 4:
-            raise ValueError(f"layers and channels: expected 4 entries each, got {list(layers)}, {list(channels)}")
         c = [int(v) for v in channels]
-        self.layer0, self.layer1 = deepgaitv2_stem(int(in_channels), c[0], int(layers[0]))
-        for i, stride in ((2, 2), (3, 2), (4, 1)):
-            stage = residual_stage(mode, c[i - 2], c[i - 1], stride, int(layers[i - 1]))
-            setattr(self, f"layer{i}", PerFrame(stage) if mode == "2d" else stage)
+        self.layer0, self.layer1, self.layer2, self.layer3, self.layer4 = deepgaitv2_stages(
+            in_channels, mode, layers, channels
+        )
         self.HPP = HorizontalPyramidPooling(bins)
         self.projector = projection_mlp(self.HPP.parts, c[3], c[3], last_bn=True)
         self.predictor = projection_mlp(self.HPP.parts, c[3], c[3], last_bn=False)
