@@ -124,14 +124,14 @@ def test_shipped_param_groups_build_on_their_models() -> None:
     from pathlib import Path
 
     from gaitforge.config import load_config
-    from gaitforge.models import create_model
+    from gaitforge.engine.model_setup import build_model_for
 
     root = Path(__file__).resolve().parents[2] / "configs"
     grouped = [f for f in sorted(root.rglob("*.yaml")) if load_config(f).optimizer.param_groups]
     assert grouped, "no shipped config uses optimizer.param_groups"
     for f in grouped:
         cfg = load_config(f)
-        model = create_model(cfg.model.name, num_classes=3, **cfg.model.args)
+        model = build_model_for(cfg, 3)
         opt = build_optimizer(model, cfg.optimizer)
         trainable = [p for p in model.parameters() if p.requires_grad]  # GaitEdge's freeze_half keeps half frozen
         assert sum(len(g["params"]) for g in opt.param_groups) == len(trainable), f.name

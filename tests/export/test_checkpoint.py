@@ -10,10 +10,10 @@ import pytest
 from gaitforge.config import config_to_dict
 from gaitforge.engine.checkpoint import checkpoint_name, save_checkpoint
 from gaitforge.engine.evaluate import load_trained_model
+from gaitforge.engine.model_setup import build_model_for
 from gaitforge.export import OnnxEmbedder, export_checkpoint, frame_shapes_from_config, read_metadata
 from gaitforge.export.onnx import config_hash
 from gaitforge.interop.fixture_weights import fill_with_recipe
-from gaitforge.models import create_model
 from tests.conftest import micro_config
 from tests.export.helpers import inputs_for, torch_embed
 
@@ -21,7 +21,7 @@ from tests.export.helpers import inputs_for, torch_embed
 def make_run(root: Path, iteration: int = 4) -> Path:
     """A run folder holding one checkpoint of the micro GaitBase (32x22 inputs), without training it."""
     cfg = micro_config(root / "no-store-here")
-    model = create_model(cfg.model.name, num_classes=3, **cfg.model.args)
+    model = build_model_for(cfg, 3)
     fill_with_recipe(model, salt="export-checkpoint")
     state = {"model": model.state_dict(), "config": config_to_dict(cfg), "num_classes": 3, "iteration": iteration}
     save_checkpoint(root / "run" / "checkpoints" / checkpoint_name(iteration), state)

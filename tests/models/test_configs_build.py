@@ -1,5 +1,5 @@
 """Every YAML in configs/ builds its model with
-``create_model(cfg.model.name, num_classes=..., **cfg.model.args)``, and that model runs on one short sequence
+``build_model_for(cfg, num_classes)`` (the trainer's builder), and that model runs on one short sequence
 of the size its test transforms produce."""
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import torch
 
 from gaitforge.config import load_config
 from gaitforge.data.batch import Batch
-from gaitforge.models import GaitModel, create_model
+from gaitforge.engine.model_setup import build_model_for
+from gaitforge.models import GaitModel
 from tests.models.test_all_models import RGB_COMPANIONS
 
 CONFIG_ROOT = Path(__file__).resolve().parents[2] / "configs"
@@ -46,7 +47,7 @@ def test_there_are_configs_for_every_zoo_model() -> None:
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
 def test_config_builds_and_runs_its_model(path: Path) -> None:
     cfg = load_config(path)
-    model = create_model(cfg.model.name, num_classes=10, **cfg.model.args)
+    model = build_model_for(cfg, 10)
     assert isinstance(model, GaitModel)
     first = model.input_modalities[0]
     if "pose" in cfg.data.modalities:  # a standing COCO-17 figure through the config's own test transforms

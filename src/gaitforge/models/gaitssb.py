@@ -120,7 +120,6 @@ class GaitSSBPretrain(_GaitSSBEncoder):
             no max-pool).
         bins: HPP strips (16/8/4/2/1 → 31 parts).
         modality: Key of the silhouettes in ``Batch.inputs``.
-        num_classes: Ignored (no classifier).
     """
 
     opengait_outputs = {"inference_feat/embeddings": "embeddings"}
@@ -137,9 +136,7 @@ class GaitSSBPretrain(_GaitSSBEncoder):
         maxpool: bool = False,
         bins: Sequence[int] = (16, 8, 4, 2, 1),
         modality: str = "sil",
-        num_classes: int | None = None,
     ) -> None:
-        del num_classes  # no classifier; accepted so that builders which size one can pass it
         super().__init__(channels, layers, strides, maxpool, bins, modality)
         c = int(channels[-1])
         self.predictor = projection_mlp(self.HPP.parts, c, c, last_bn=False)
@@ -175,7 +172,6 @@ class GaitSSBFinetune(_GaitSSBEncoder):
         frozen: Backbone parts kept fixed (no gradient): ``"stem"`` (always, as in the peer) and the
             ``"layer<i>"`` whose ``backbone_lr`` is 0 (the peer's CASIA-B config: ``layer1``).
         modality: Key of the silhouettes in ``Batch.inputs``.
-        num_classes: Ignored (no classifier).
     """
 
     def __init__(
@@ -187,9 +183,7 @@ class GaitSSBFinetune(_GaitSSBEncoder):
         bins: Sequence[int] = (16, 8, 4, 2, 1),
         frozen: Sequence[str] = ("stem", "layer1"),
         modality: str = "sil",
-        num_classes: int | None = None,
     ) -> None:
-        del num_classes  # no classifier; accepted so that builders which size one can pass it
         super().__init__(channels, layers, strides, maxpool, bins, modality)
         c = int(channels[-1])
         self.head0 = SeparateFCs(self.HPP.parts, c, c, norm=True)
